@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Install what the project's real-ZooKeeper tests and the test-data generator need.
+#
+#  * ZooKeeper 3.8.x from Debian bookworm (system install, plus its dependency jars
+#    under /usr/share/java), snappy-java, GNU time.
+#  * kazoo + pytest for the Python harness.
+#  * ZooKeeper 3.9.x (Debian trixie) and 3.4.x (Debian bullseye) unpacked with
+#    `dpkg -x` into <project>/.zk/3.9 and <project>/.zk/3.4 (never installed into
+#    the system). <project>/.zk/3.8 is a symlink farm pointing at the system install.
+#
+# Idempotent; non-interactive; must run as root on Debian bookworm.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ZK="$ROOT/.zk"
+export DEBIAN_FRONTEND=noninteractive
+
+KAZOO_VERSION="${KAZOO_VERSION:-2.10.0}"
+PYTEST_VERSION="${PYTEST_VERSION:-8.3.5}"
+
+log() { printf '[install-deps] %s\n' "$*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+
+# ---------------------------------------------------------------- system packages
+need_pkgs=(zookeeper libzookeeper-java libsnappy-java time ca-certificates)
+missing=()
+for p in "${need_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ! command -v javac >/dev/null 2>&1; then
+    missing+=(default-jdk-headless)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+    log "system packages already installed"
+fi
+
+# ---------------------------------------------------------------- python packages
+PY="${PYTHON:-python3}"
+if "$PY" -c "import kazoo, pytest, sys; sys.exit(0 if kazoo.version.__version__=='$KAZOO_VERSION' else 1)" 2>/dev/null; then
+    log "kazoo/pytest already installed"
+else
+    log "pip install kazoo==$KAZOO_VERSION pytest==$PYTEST_VERSION"
+    "$PY" -m pip install -q --disable-pip-version-check \
+        "kazoo==$KAZOO_VERSION" "pytest==$PYTEST_VERSION" 2>&1 | grep -v 'Running pip as' || true
+    "$PY" -c "import kazoo, pytest"
+fi
+
+# ---------------------------------------------------------------- other ZooKeeper versions
+# Use the same Debian mirror host as the machine's own apt sources.
+mirror="$( { grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+          | grep -v -- '-security' | head -n1 | tr -d ' '; } || true)"
+mirror="${mirror%/}"
+[ -n "$mirror" ] || mirror="http://deb.debian.org/debian"
+
+APT_PRIV="$ZK/.apt"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+
+fetch_version() {  # $1 = short version (3.9 / 3.4), $2 = suite, $3 = package glob hint
+    local ver="$1" suite="$2" dest="$ZK/$1"
+    if [ -f "$dest/.complete" ]; then
+        log "ZooKeeper $ver already unpacked in $dest ($(cat "$dest/.complete"))"
+        return 0
+    fi
+    local priv="$APT_PRIV/$suite"
+    mkdir -p "$priv/lists/partial" "$priv/cache/archives/partial" "$priv/debs"
+    cat > "$priv/sources.list" <<SRC
+deb [signed-by=$keyring] $mirror $suite main
+SRC
+    local opts=(-o "Dir::Etc::SourceList=$priv/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+                -o "Dir::State::Lists=$priv/lists" -o "Dir::Cache=$priv/cache"
+                -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=/dev/null"
+                -o "APT::Get::List-Cleanup=0" -o "Debug::NoLocking=1"
+                -o "APT::Sandbox::User=root")
+    log "apt-get update ($suite, private lists)"
+    apt-get "${opts[@]}" update -qq
+    # The jar lives in libzookeeper-java; the zookeeper package holds scripts/config.
+    # "/$suite" pins the suite: otherwise apt would pick the (newer) installed version.
+    local pkgs=("zookeeper/$suite" "libzookeeper-java/$suite")
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    (
+        cd "$priv/debs"
+        rm -f ./*.deb
+        log "apt-get download ${pkgs[*]} ($suite)"
+        apt-get "${opts[@]}" download "${pkgs[@]}"
+        for d in ./*.deb; do dpkg -x "$d" "$dest"; done
+        # remember what we got
+        for d in ./*.deb; do dpkg-deb -f "$d" Package Version | paste -sd' '; done > "$dest/PACKAGES"
+    )
+    local jar
+    jar="$(ls "$dest"/usr/share/java/zookeeper-3*.jar 2>/dev/null | grep -v -- '-tests' | head -n1 || true)"
+    [ -n "$jar" ] || { log "no zookeeper jar found in $dest"; exit 1; }
+    ln -sfn "${jar#$dest/}" "$dest/zookeeper.jar"
+    basename "$jar" > "$dest/.complete"
+    log "ZooKeeper $ver: $(cat "$dest/.complete")"
+}
+
+mkdir -p "$ZK"
+fetch_version 3.9 trixie
+fetch_version 3.4 bullseye
+
+# 3.8 = the system install (bookworm)
+mkdir -p "$ZK/3.8"
+sysjar="$(readlink -f /usr/share/java/zookeeper.jar)"
+ln -sfn "$sysjar" "$ZK/3.8/zookeeper.jar"
+ln -sfn /usr/share/zookeeper "$ZK/3.8/share" 2>/dev/null || true
+dpkg-query -W -f='${Package} ${Version}\n' zookeeper libzookeeper-java > "$ZK/3.8/PACKAGES"
+basename "$sysjar" > "$ZK/3.8/.complete"
+
+log "done: $(for v in 3.4 3.8 3.9; do printf '%s=%s ' "$v" "$(cat "$ZK/$v/.complete")"; done)"

@@ -1,0 +1,1 @@
+//! Shared plumbing of the `zkfilter` and `zkdump` command-line tools.
