@@ -266,6 +266,7 @@ class ZkServer:
                 "reconfigEnabled": "true",
                 "dynamicConfigFile": str(dyn),
             })
+            del cfg["clientPortAddress"]   # the client address is in the dynamic config
             self.datadir.mkdir(parents=True, exist_ok=True)
             (self.datadir / "myid").write_text("1\n")
         else:

@@ -178,6 +178,7 @@ impl Error {
     }
 
     /// Moves the offset by `base` (for errors found in a window of a larger stream).
+    #[allow(dead_code)]
     pub(crate) fn shifted(mut self, base: u64) -> Error {
         self.0.offset = self.0.offset.saturating_add(base);
         self

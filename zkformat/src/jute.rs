@@ -37,6 +37,7 @@ pub struct Reader<'a> {
     pos: usize,
     base: u64,
     limits: Limits,
+    partial: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -47,6 +48,16 @@ impl<'a> Reader<'a> {
             pos: 0,
             base,
             limits,
+            partial: false,
+        }
+    }
+
+    /// A reader over the buffered part of a longer stream: a vector count that does not fit in
+    /// the buffered bytes reports "truncated" (more bytes may come) instead of "out of range".
+    pub fn partial(data: &'a [u8], base: u64, limits: Limits) -> Reader<'a> {
+        Reader {
+            partial: true,
+            ..Reader::new(data, base, limits)
         }
     }
 
@@ -189,6 +200,15 @@ impl<'a> Reader<'a> {
         if count > 0 {
             let need = (count as u64).saturating_mul(min_element_size as u64);
             if need > self.remaining() as u64 {
+                if self.partial {
+                    return Err(Error::new(
+                        ErrorKind::Truncated {
+                            what: field,
+                            needed: need - self.remaining() as u64,
+                        },
+                        self.offset(),
+                    ));
+                }
                 return Err(Error::new(
                     ErrorKind::CountOutOfRange {
                         field,

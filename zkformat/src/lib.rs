@@ -31,11 +31,15 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod checksum;
+pub mod compression;
 pub mod data;
+pub mod digest;
 pub mod error;
 pub mod jute;
 pub mod kind;
 pub mod limits;
+pub mod snapshot;
+pub mod source;
 pub mod txn;
 pub mod txnlog;
 pub mod zxid;

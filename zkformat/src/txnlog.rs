@@ -489,6 +489,11 @@ impl<R: Read> StreamBuffer<R> {
         self.offset += n as u64;
     }
 
+    /// The last `len` bytes consumed (still in the buffer until the next fill).
+    pub(crate) fn consumed_slice(&self, len: usize) -> &[u8] {
+        self.buf.get(self.start.saturating_sub(len)..self.start).unwrap_or(&[])
+    }
+
     /// Reads until at least `n` unconsumed bytes are buffered or the input ends.
     pub(crate) fn fill(&mut self, n: usize) -> Result<()> {
         if self.start > 0 {
@@ -624,9 +629,8 @@ impl<R: Read> LogReader<R> {
                 }
                 Ok(Step::Header(_)) => {}
                 Ok(Step::Entry { len, checksum_ok }) => {
-                    let start = self.buf.start;
                     self.buf.consume(len);
-                    let raw = self.buf.buf.get(start..start + len).unwrap_or(&[]);
+                    let raw = self.buf.consumed_slice(len);
                     return TxnEntry::from_frame(raw, offset, index, checksum_ok, self.limits).map(Some);
                 }
             }
