@@ -33,6 +33,7 @@
 pub mod checksum;
 pub mod compression;
 pub mod data;
+pub mod datadir;
 pub mod digest;
 pub mod error;
 pub mod jute;
@@ -40,6 +41,7 @@ pub mod kind;
 pub mod limits;
 pub mod snapshot;
 pub mod source;
+pub mod tree;
 pub mod txn;
 pub mod txnlog;
 pub mod zxid;

@@ -1,0 +1,694 @@
+//! An in-memory ZooKeeper data tree: load a snapshot, replay txns with ZooKeeper's rules, write
+//! a snapshot back.
+//!
+//! Replay follows `DataTree.processTxn` and `FileTxnSnapLog.processTransaction` (3.5+ rules,
+//! which the restore-facts say to use for 3.4 data too): a parent's cversion and pzxid only move
+//! forward; a type-1 create that meets an existing node raises the parent's cversion; errors
+//! (no node, node exists) are counted and ignored; a failed multi changes nothing; closeSession
+//! deletes the session's ephemerals.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::data::{Acl, AclList, NodeKind, Stat, CONTAINER_OWNER};
+use crate::datadir::DataDir;
+use crate::digest::{node_digest, TreeDigest};
+use crate::error::{Error, ErrorKind, Result};
+use crate::snapshot::{Node, Session, SnapshotItem, SnapshotReader, SnapshotSummary, SnapshotWriter, Tail};
+use crate::source::FileBytes;
+use crate::txn::{op, CreateTxn, Txn, TxnRecord};
+use crate::txnlog::{LogEnd, TxnLog};
+use crate::limits::Limits;
+use crate::zxid::Zxid;
+
+/// An ACL owned by the tree.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OwnedAcl {
+    /// Permission bits.
+    pub perms: i32,
+    /// Scheme.
+    pub scheme: Vec<u8>,
+    /// Id.
+    pub id: Vec<u8>,
+}
+
+impl OwnedAcl {
+    fn from_acl(a: &Acl<'_>) -> OwnedAcl {
+        OwnedAcl {
+            perms: a.perms,
+            scheme: a.scheme.to_vec(),
+            id: a.id.to_vec(),
+        }
+    }
+
+    /// Borrowed view.
+    pub fn as_acl(&self) -> Acl<'_> {
+        Acl {
+            perms: self.perms,
+            scheme: &self.scheme,
+            id: &self.id,
+        }
+    }
+}
+
+/// ZooKeeper's `ReferenceCountedACLCache`: ACL lists by key, keys by list.
+#[derive(Debug, Clone, Default)]
+pub struct AclCache {
+    by_key: BTreeMap<i64, Vec<OwnedAcl>>,
+    by_list: HashMap<Vec<OwnedAcl>, i64>,
+    max_key: i64,
+}
+
+impl AclCache {
+    /// Adds an entry read from a snapshot (its key is kept).
+    pub fn insert(&mut self, key: i64, acls: Vec<OwnedAcl>) {
+        self.max_key = self.max_key.max(key);
+        self.by_list.entry(acls.clone()).or_insert(key);
+        self.by_key.insert(key, acls);
+    }
+
+    /// The key for a list, allocating the next key for a new list (`convertAcls`); a null list
+    /// is -1.
+    pub fn key_for(&mut self, list: &AclList<'_>) -> i64 {
+        if list.is_null() {
+            return -1;
+        }
+        let acls: Vec<OwnedAcl> = list.iter().map(|a| OwnedAcl::from_acl(&a)).collect();
+        if let Some(&k) = self.by_list.get(&acls) {
+            return k;
+        }
+        self.max_key += 1;
+        let k = self.max_key;
+        self.by_list.insert(acls.clone(), k);
+        self.by_key.insert(k, acls);
+        k
+    }
+
+    /// The list for a key (`None` for -1, meaning world:anyone ALL, or an unknown key).
+    pub fn get(&self, key: i64) -> Option<&[OwnedAcl]> {
+        self.by_key.get(&key).map(Vec::as_slice)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, &[OwnedAcl])> {
+        self.by_key.iter().map(|(k, v)| (*k, v.as_slice()))
+    }
+}
+
+/// A node owned by the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeNode {
+    /// Data (`None` = null).
+    pub data: Option<Vec<u8>>,
+    /// ACL cache key.
+    pub acl_key: i64,
+    /// Persisted stat.
+    pub stat: Stat,
+}
+
+/// Counts of what happened during a replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApplyStats {
+    /// Txns applied (entries; a multi counts once).
+    pub txns: u64,
+    /// Ops that failed as ZooKeeper's would during restore (no node, node exists, …) and were
+    /// ignored.
+    pub ignored_errors: u64,
+    /// TxnDigests compared with the tree.
+    pub digests_checked: u64,
+    /// TxnDigests that did not match.
+    pub digest_mismatches: u64,
+    /// First zxid whose TxnDigest did not match.
+    pub first_digest_mismatch: Option<Zxid>,
+}
+
+/// ZooKeeper's data tree, in memory.
+#[derive(Debug, Clone, Default)]
+pub struct DataTree {
+    nodes: HashMap<Vec<u8>, TreeNode>,
+    ephemerals: HashMap<i64, BTreeMap<Vec<u8>, ()>>,
+    /// The ACL cache.
+    pub acls: AclCache,
+    /// Open sessions and their timeouts.
+    pub sessions: BTreeMap<i64, i32>,
+    digest: TreeDigest,
+    /// Last zxid applied (or the snapshot's name zxid).
+    pub last_zxid: Zxid,
+    /// What happened while applying txns.
+    pub stats: ApplyStats,
+    /// Compare TxnDigests with the tree after each txn (set once the tree is known to be exact).
+    pub check_digests: bool,
+}
+
+fn parent_of(path: &[u8]) -> Option<&[u8]> {
+    path.iter().rposition(|&b| b == b'/').map(|i| path.get(..i).unwrap_or(b""))
+}
+
+impl DataTree {
+    /// The tree ZooKeeper starts with: the root, `/zookeeper` and `/zookeeper/quota`.
+    pub fn empty() -> DataTree {
+        let mut t = DataTree::default();
+        for p in [&b""[..], b"/zookeeper", b"/zookeeper/quota"] {
+            t.put(
+                p.to_vec(),
+                TreeNode {
+                    data: Some(Vec::new()),
+                    acl_key: -1,
+                    stat: Stat::default(),
+                },
+            );
+        }
+        t
+    }
+
+    fn put(&mut self, path: Vec<u8>, node: TreeNode) {
+        self.digest.add(&path, node.data.as_deref(), &node.stat);
+        if let NodeKind::Ephemeral(owner) = node.stat.kind() {
+            self.ephemerals.entry(owner).or_default().insert(path.clone(), ());
+        }
+        if let Some(old) = self.nodes.insert(path.clone(), node) {
+            self.digest.remove(&path, old.data.as_deref(), &old.stat);
+            if let NodeKind::Ephemeral(o) = old.stat.kind() {
+                if let Some(set) = self.ephemerals.get_mut(&o) {
+                    set.remove(&path);
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, path: &[u8]) -> Option<TreeNode> {
+        let node = self.nodes.remove(path)?;
+        self.digest.remove(path, node.data.as_deref(), &node.stat);
+        if let NodeKind::Ephemeral(o) = node.stat.kind() {
+            if let Some(set) = self.ephemerals.get_mut(&o) {
+                set.remove(path);
+                if set.is_empty() {
+                    self.ephemerals.remove(&o);
+                }
+            }
+        }
+        Some(node)
+    }
+
+    /// Changes a node in place, keeping the digest up to date.
+    fn modify(&mut self, path: &[u8], f: impl FnOnce(&mut TreeNode)) -> bool {
+        let Some(node) = self.nodes.get_mut(path) else {
+            return false;
+        };
+        self.digest.remove(path, node.data.as_deref(), &node.stat);
+        f(node);
+        self.digest.add(path, node.data.as_deref(), &node.stat);
+        true
+    }
+
+    /// Loads a snapshot stream (any compression).
+    ///
+    /// # Errors
+    /// The first problem in the snapshot.
+    pub fn from_snapshot(mut reader: SnapshotReader<'_>, name_zxid: Zxid) -> Result<(DataTree, SnapshotSummary)> {
+        let mut t = DataTree::default();
+        while let Some(item) = reader.next_item()? {
+            match item.value {
+                SnapshotItem::Session(s) => {
+                    t.sessions.insert(s.id, s.timeout);
+                }
+                SnapshotItem::AclEntry(e) => {
+                    t.acls.insert(e.key, e.acls.iter().map(|a| OwnedAcl::from_acl(&a)).collect());
+                }
+                SnapshotItem::Node(n) => {
+                    let path = if n.path == b"/" { Vec::new() } else { n.path.to_vec() };
+                    if !path.is_empty() {
+                        let parent = parent_of(&path).unwrap_or(b"");
+                        if !t.nodes.contains_key(parent) {
+                            return Err(Error::new(ErrorKind::MissingParent, item.offset));
+                        }
+                    }
+                    t.put(
+                        path,
+                        TreeNode {
+                            data: n.data.map(<[u8]>::to_vec),
+                            acl_key: n.acl_key,
+                            stat: n.stat,
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        t.last_zxid = name_zxid;
+        Ok((t, reader.summary()))
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when the tree has no node at all.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// A node by path (`""` or `"/"` for the root).
+    pub fn get(&self, path: &[u8]) -> Option<&TreeNode> {
+        let path = if path == b"/" { &b""[..] } else { path };
+        self.nodes.get(path)
+    }
+
+    /// The tree digest (kept up to date on every change).
+    pub fn digest(&self) -> TreeDigest {
+        self.digest
+    }
+
+    /// Paths in sorted order (every parent before its children).
+    pub fn sorted_paths(&self) -> Vec<&[u8]> {
+        let mut v: Vec<&[u8]> = self.nodes.keys().map(Vec::as_slice).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Number of children of each node that has any.
+    pub fn child_counts(&self) -> HashMap<&[u8], u32> {
+        let mut m: HashMap<&[u8], u32> = HashMap::new();
+        for p in self.nodes.keys() {
+            if let Some(parent) = parent_of(p) {
+                *m.entry(parent).or_default() += 1;
+            }
+        }
+        m
+    }
+
+    /// Ephemeral paths owned by `session`.
+    pub fn ephemerals_of(&self, session: i64) -> impl Iterator<Item = &[u8]> {
+        self.ephemerals
+            .get(&session)
+            .into_iter()
+            .flat_map(|m| m.keys().map(Vec::as_slice))
+    }
+
+    /// Removes a node and returns it (no parent stat changes: used by filters, which must keep
+    /// parents' cversion and pzxid).
+    pub fn remove_node(&mut self, path: &[u8]) -> Option<TreeNode> {
+        self.take(path)
+    }
+
+    /// Applies one txn record as ZooKeeper does during restore.
+    pub fn apply(&mut self, rec: &TxnRecord<'_>) {
+        let h = rec.header;
+        self.stats.txns += 1;
+        match &rec.body {
+            Txn::CreateSession { timeout } => {
+                self.sessions.insert(h.session, *timeout);
+            }
+            Txn::CloseSession(paths) => {
+                self.sessions.remove(&h.session);
+                let mut doomed: Vec<Vec<u8>> = self.ephemerals_of(h.session).map(<[u8]>::to_vec).collect();
+                if let Some(p) = paths {
+                    for path in p.iter() {
+                        if !doomed.iter().any(|d| d == path) {
+                            doomed.push(path.to_vec());
+                        }
+                    }
+                }
+                for p in doomed {
+                    if !self.delete(&p, h.zxid) {
+                        self.stats.ignored_errors += 1;
+                    }
+                }
+            }
+            Txn::Multi(m) => {
+                if !m.failed() {
+                    for sub in m.ops() {
+                        if let Ok(t) = sub.txn() {
+                            self.apply_op(h.session, h.zxid, h.time, &t);
+                        }
+                    }
+                }
+            }
+            other => self.apply_op(h.session, h.zxid, h.time, other),
+        }
+        if h.zxid > self.last_zxid {
+            self.last_zxid = h.zxid;
+        }
+        if let (true, Some(d)) = (self.check_digests, rec.digest) {
+            self.stats.digests_checked += 1;
+            if d.tree_digest != self.digest.value() {
+                self.stats.digest_mismatches += 1;
+                self.stats.first_digest_mismatch.get_or_insert(h.zxid);
+            }
+        }
+    }
+
+    fn apply_op(&mut self, session: i64, zxid: Zxid, time: i64, t: &Txn<'_>) {
+        let ok = match t {
+            Txn::Create(c) | Txn::Create2(c) => {
+                let owner = if c.ephemeral.get() { session } else { 0 };
+                let ok = self.create(c.path, c.data, &c.acl, owner, c.parent_cversion.unwrap_or(-1), zxid, time);
+                if !ok && t.op() == op::CREATE {
+                    self.raise_parent_cversion(c, zxid);
+                }
+                ok
+            }
+            Txn::CreateContainer(c) => self.create(c.path, c.data, &c.acl, CONTAINER_OWNER, c.parent_cversion, zxid, time),
+            Txn::CreateTtl(c) => self.create(
+                c.path,
+                c.data,
+                &c.acl,
+                NodeKind::ttl_owner(c.ttl.unwrap_or(0)),
+                c.parent_cversion,
+                zxid,
+                time,
+            ),
+            Txn::Delete { path } | Txn::DeleteContainer { path } => self.delete(path, zxid),
+            Txn::SetData(s) | Txn::Reconfig(s) => self.modify(s.path, |n| {
+                n.data = s.data.map(<[u8]>::to_vec);
+                n.stat.mtime = time;
+                n.stat.mzxid = zxid.0;
+                n.stat.version = s.version;
+            }),
+            Txn::SetAcl(s) => {
+                let key = self.acls.key_for(&s.acl);
+                self.modify(s.path, |n| {
+                    n.stat.aversion = s.version;
+                    n.acl_key = key;
+                })
+            }
+            Txn::Check { .. } | Txn::Error { .. } | Txn::CreateSession { .. } | Txn::CloseSession(_) | Txn::Multi(_) => true,
+        };
+        if !ok {
+            self.stats.ignored_errors += 1;
+        }
+    }
+
+    /// `DataTree.setCversionPzxid` for a type-1 create that met an existing node.
+    fn raise_parent_cversion(&mut self, c: &CreateTxn<'_>, zxid: Zxid) {
+        let Some(parent) = parent_of(c.path) else { return };
+        let parent = parent.to_vec();
+        self.modify(&parent, |p| {
+            let new = match c.parent_cversion {
+                None | Some(-1) => p.stat.cversion.wrapping_add(1),
+                Some(v) => v,
+            };
+            if new > p.stat.cversion {
+                p.stat.cversion = new;
+                p.stat.pzxid = zxid.0;
+            }
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create(&mut self, path: &[u8], data: Option<&[u8]>, acl: &AclList<'_>, owner: i64, parent_cversion: i32, zxid: Zxid, time: i64) -> bool {
+        let Some(parent) = parent_of(path) else { return false };
+        if !self.nodes.contains_key(parent) {
+            return false;
+        }
+        let key = self.acls.key_for(acl);
+        if let Some(existing) = self.nodes.get(path) {
+            // ZooKeeper sets the ACL of the existing node before reporting NODEEXISTS.
+            if existing.acl_key != key {
+                self.modify(path, |n| n.acl_key = key);
+            }
+            return false;
+        }
+        let parent = parent.to_vec();
+        self.modify(&parent, |p| {
+            let v = if parent_cversion == -1 { p.stat.cversion.wrapping_add(1) } else { parent_cversion };
+            if v > p.stat.cversion {
+                p.stat.cversion = v;
+                p.stat.pzxid = zxid.0;
+            }
+        });
+        self.put(
+            path.to_vec(),
+            TreeNode {
+                data: data.map(<[u8]>::to_vec),
+                acl_key: key,
+                stat: Stat {
+                    czxid: zxid.0,
+                    mzxid: zxid.0,
+                    ctime: time,
+                    mtime: time,
+                    version: 0,
+                    cversion: 0,
+                    aversion: 0,
+                    ephemeral_owner: owner,
+                    pzxid: zxid.0,
+                },
+            },
+        );
+        true
+    }
+
+    fn delete(&mut self, path: &[u8], zxid: Zxid) -> bool {
+        let Some(parent) = parent_of(path) else { return false };
+        let parent = parent.to_vec();
+        if !self.modify(&parent, |p| {
+            if zxid.0 > p.stat.pzxid {
+                p.stat.pzxid = zxid.0;
+            }
+        }) {
+            return false;
+        }
+        self.take(path).is_some()
+    }
+
+    /// Writes the tree as a snapshot: sessions, the ACL entries nodes use, nodes in path order,
+    /// then the requested tail at `self.last_zxid`.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn write_snapshot<W: Write>(&self, out: W, tail: Tail) -> std::io::Result<W> {
+        let mut w = SnapshotWriter::new(out)?;
+        let sessions: Vec<Session> = self.sessions.iter().map(|(&id, &timeout)| Session { id, timeout }).collect();
+        w.write_sessions(&sessions)?;
+        let mut used: Vec<i64> = self.nodes.values().map(|n| n.acl_key).filter(|&k| k != -1).collect();
+        used.sort_unstable();
+        used.dedup();
+        let lists: Vec<(i64, Vec<Acl<'_>>)> = used
+            .iter()
+            .filter_map(|k| self.acls.get(*k).map(|l| (*k, l.iter().map(OwnedAcl::as_acl).collect())))
+            .collect();
+        let refs: Vec<(i64, &[Acl<'_>])> = lists.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+        w.write_acl_cache(&refs)?;
+        for path in self.sorted_paths() {
+            if let Some(n) = self.nodes.get(path) {
+                w.write_node(&Node {
+                    path,
+                    data: n.data.as_deref(),
+                    acl_key: n.acl_key,
+                    stat: n.stat,
+                })?;
+            }
+        }
+        w.finish(tail, self.last_zxid)
+    }
+
+    /// Recomputes the digest from scratch (for tests of the incremental digest).
+    pub fn recompute_digest(&self) -> TreeDigest {
+        let mut d = TreeDigest::default();
+        for (p, n) in &self.nodes {
+            d.0 = d.0.wrapping_add(node_digest(p, n.data.as_deref(), &n.stat));
+        }
+        d
+    }
+}
+
+/// An error tied to a file.
+#[derive(Debug, Clone)]
+pub struct FileError {
+    /// The file.
+    pub path: PathBuf,
+    /// The error.
+    pub error: Error,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.error)
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// The outcome of replaying a data dir.
+#[derive(Debug)]
+pub struct Replay {
+    /// The tree after the last applied txn.
+    pub tree: DataTree,
+    /// The snapshot the replay started from (`None`: the empty tree, when there was none).
+    pub snapshot: Option<PathBuf>,
+    /// The zxid in that snapshot's name.
+    pub snapshot_zxid: Zxid,
+    /// Its summary.
+    pub snapshot_summary: Option<SnapshotSummary>,
+    /// Newer snapshots that were skipped, and why (ZooKeeper skips them too).
+    pub rejected_snapshots: Vec<FileError>,
+    /// Logs read, with how each ended.
+    pub logs: Vec<(PathBuf, Option<LogEnd>)>,
+}
+
+/// Loads the snapshot ZooKeeper would pick (or, with `to_zxid`, the newest one at or before it)
+/// and replays the logs after it, up to `to_zxid` if given.
+///
+/// # Errors
+/// A data dir with no usable snapshot while logs exist, a log entry with a bad checksum, or an
+/// undecodable txn; each names its file.
+pub fn replay_datadir(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits) -> std::result::Result<Replay, FileError> {
+    let mut rejected = Vec::new();
+    let mut loaded = None;
+    for cand in dir.snapshot_candidates() {
+        if to_zxid.is_some_and(|z| cand.zxid() > z) {
+            continue;
+        }
+        let bytes = FileBytes::open(&cand.path).map_err(|e| FileError {
+            path: cand.path.clone(),
+            error: Error::io(&e, 0),
+        })?;
+        let result = SnapshotReader::open(&bytes[..], limits).and_then(|r| DataTree::from_snapshot(r, cand.zxid()));
+        match result {
+            Ok((tree, summary)) => {
+                loaded = Some((cand.clone(), tree, summary));
+                break;
+            }
+            Err(error) => rejected.push(FileError {
+                path: cand.path.clone(),
+                error,
+            }),
+        }
+    }
+    let (snapshot, snapshot_zxid, snapshot_summary, mut tree) = match loaded {
+        Some((f, tree, s)) => (Some(f.path), f.name.zxid, Some(s), tree),
+        None => {
+            if let Some(e) = rejected.first() {
+                if !dir.logs.is_empty() || to_zxid.is_some() {
+                    return Err(e.clone());
+                }
+            }
+            (None, Zxid(0), None, DataTree::empty())
+        }
+    };
+    // TxnDigests can be checked once the tree is exactly the tree at some zxid: when the
+    // snapshot's own digest matched (a non-fuzzy snapshot).
+    tree.check_digests = snapshot_summary
+        .is_some_and(|s| s.digest_check(Some(snapshot_zxid)) == crate::snapshot::DigestCheck::Match);
+    let mut logs = Vec::new();
+    'files: for log in dir.logs_after(snapshot_zxid) {
+        let bytes = FileBytes::open(&log.path).map_err(|e| FileError {
+            path: log.path.clone(),
+            error: Error::io(&e, 0),
+        })?;
+        let fe = |error| FileError {
+            path: log.path.clone(),
+            error,
+        };
+        let parsed = TxnLog::parse(&bytes, limits).map_err(fe)?;
+        let mut entries = parsed.entries();
+        while let Some(entry) = entries.next_entry().map_err(fe)? {
+            if entry.zxid() <= snapshot_zxid {
+                continue;
+            }
+            if to_zxid.is_some_and(|z| entry.zxid() > z) {
+                logs.push((log.path.clone(), entries.end()));
+                break 'files;
+            }
+            let rec = entry.record().map_err(fe)?;
+            tree.apply(&rec);
+        }
+        logs.push((log.path.clone(), entries.end()));
+    }
+    Ok(Replay {
+        tree,
+        snapshot,
+        snapshot_zxid,
+        snapshot_summary,
+        rejected_snapshots: rejected,
+        logs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Acl;
+    use crate::jute;
+    use crate::txn::{MultiTxn, TxnHeader};
+
+    fn rec(op_code: i32, zxid: i64, body: &[u8]) -> Vec<u8> {
+        let mut p = Vec::new();
+        TxnHeader {
+            session: 9,
+            cxid: 1,
+            zxid: Zxid(zxid),
+            time: 100 + zxid,
+            op: op_code,
+        }
+        .encode(&mut p);
+        p.extend_from_slice(body);
+        p
+    }
+
+    fn create_body(path: &[u8], eph: bool, pcv: i32) -> Vec<u8> {
+        let mut b = Vec::new();
+        jute::put_string(&mut b, path);
+        jute::put_buffer(&mut b, Some(b"d"));
+        AclList::encode_acls(&[Acl::OPEN_UNSAFE], &mut b);
+        b.push(u8::from(eph));
+        jute::put_i32(&mut b, pcv);
+        b
+    }
+
+    fn apply(t: &mut DataTree, payload: &[u8]) {
+        let r = TxnRecord::decode(payload, 0, Limits::default()).unwrap();
+        t.apply(&r);
+    }
+
+    #[test]
+    fn replay_rules() {
+        let mut t = DataTree::empty();
+        let mut s = Vec::new();
+        jute::put_i32(&mut s, 30000);
+        apply(&mut t, &rec(op::CREATE_SESSION, 1, &s));
+        apply(&mut t, &rec(op::CREATE, 2, &create_body(b"/a", false, 1)));
+        apply(&mut t, &rec(op::CREATE2, 3, &create_body(b"/a/e", true, 1)));
+        assert_eq!(t.get(b"/a/e").unwrap().stat.ephemeral_owner, 9);
+        assert_eq!(t.get(b"/a").unwrap().stat.cversion, 1);
+        assert_eq!(t.get(b"/a").unwrap().stat.pzxid, 3);
+        // A create that meets an existing node is ignored but counted.
+        apply(&mut t, &rec(op::CREATE2, 4, &create_body(b"/a/e", false, 2)));
+        assert_eq!(t.stats.ignored_errors, 1);
+        // A failed multi changes nothing.
+        let mut err = Vec::new();
+        jute::put_i32(&mut err, -101);
+        let cb = create_body(b"/b", false, 2);
+        let mut m = Vec::new();
+        MultiTxn::encode_ops([(op::CREATE, &cb[..]), (op::ERROR, &err[..])].into_iter(), &mut m);
+        apply(&mut t, &rec(op::MULTI, 5, &m));
+        assert!(t.get(b"/b").is_none());
+        // closeSession removes the session's ephemerals and moves the parent's pzxid only.
+        apply(&mut t, &rec(op::CLOSE_SESSION, 6, &[]));
+        assert!(t.get(b"/a/e").is_none());
+        assert!(t.sessions.is_empty());
+        let a = t.get(b"/a").unwrap();
+        assert_eq!((a.stat.cversion, a.stat.pzxid), (1, 6));
+        assert_eq!(t.digest(), t.recompute_digest());
+        assert_eq!(t.last_zxid, Zxid(6));
+        // Round trip through a snapshot.
+        let bytes = t.write_snapshot(Vec::new(), Tail::DIGEST).unwrap();
+        let r = SnapshotReader::open(&bytes[..], Limits::default()).unwrap();
+        let (back, summary) = DataTree::from_snapshot(r, Zxid(6)).unwrap();
+        assert_eq!(back.len(), t.len());
+        assert_eq!(summary.digest_check(Some(Zxid(6))), crate::snapshot::DigestCheck::Match);
+        assert_eq!(back.get(b"/a"), t.get(b"/a"));
+    }
+}
