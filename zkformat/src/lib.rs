@@ -35,6 +35,7 @@ pub mod compression;
 pub mod data;
 pub mod datadir;
 pub mod digest;
+pub mod filter;
 pub mod error;
 pub mod jute;
 pub mod kind;

@@ -967,6 +967,19 @@ impl<W: Write> SnapshotWriter<W> {
         self.emit(&b)
     }
 
+    /// Writes the ACL cache from already-encoded entries (`count` entries of `key, vector<ACL>`,
+    /// concatenated as a snapshot stores them).
+    ///
+    /// # Errors
+    /// I/O errors, or a call out of order.
+    pub fn write_acl_cache_encoded(&mut self, count: i32, entries: &[u8]) -> io::Result<()> {
+        self.stage(1, "the ACL cache")?;
+        let mut b = Vec::with_capacity(4 + entries.len());
+        jute::put_i32(&mut b, count);
+        b.extend_from_slice(entries);
+        self.emit(&b)
+    }
+
     /// Writes a node. The root must come first (path `""`); every other node after its parent.
     ///
     /// # Errors
@@ -1027,7 +1040,21 @@ impl<W: Write> SnapshotWriter<W> {
     ///
     /// # Errors
     /// I/O errors, or a snapshot without a root node.
-    pub fn finish(mut self, tail: Tail, zxid: Zxid) -> io::Result<W> {
+    pub fn finish(self, tail: Tail, zxid: Zxid) -> io::Result<W> {
+        let digest = tail.digest.then(|| ZxidDigest {
+            zxid,
+            version: DIGEST_VERSION,
+            digest: self.digest.value(),
+        });
+        self.finish_sections(digest, tail.last_zxid.then_some(zxid))
+    }
+
+    /// Writes the tree terminator, seal #1 and exactly the given tail sections (each followed by
+    /// its seal). Use it to keep an input's digest section as it was.
+    ///
+    /// # Errors
+    /// I/O errors, or a snapshot without a root node.
+    pub fn finish_sections(mut self, digest: Option<ZxidDigest>, last_zxid: Option<Zxid>) -> io::Result<W> {
         if self.nodes == 0 {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "snapshot writer: no root node"));
         }
@@ -1035,15 +1062,15 @@ impl<W: Write> SnapshotWriter<W> {
         jute::put_string(&mut b, b"/");
         self.emit(&b)?;
         self.seal()?;
-        if tail.digest {
+        if let Some(d) = digest {
             let mut b = Vec::new();
-            jute::put_i64(&mut b, zxid.0);
-            jute::put_i32(&mut b, DIGEST_VERSION);
-            jute::put_i64(&mut b, self.digest.value());
+            jute::put_i64(&mut b, d.zxid.0);
+            jute::put_i32(&mut b, d.version);
+            jute::put_i64(&mut b, d.digest);
             self.emit(&b)?;
             self.seal()?;
         }
-        if tail.last_zxid {
+        if let Some(zxid) = last_zxid {
             let mut b = Vec::new();
             jute::put_i64(&mut b, zxid.0);
             self.emit(&b)?;

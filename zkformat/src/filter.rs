@@ -1,0 +1,859 @@
+//! The restore filter: drop sessions, ephemeral nodes and transient path prefixes from logs,
+//! snapshots and replayed trees, keeping everything else exactly.
+//!
+//! What is dropped, and why it is safe:
+//! * **sessions**: `createSession`/`closeSession` txns and the snapshot's session table. A server
+//!   restored without them has no session to bring back from the dead.
+//! * **ephemeral nodes**: nodes whose `ephemeralOwner` is a session (creates with the ephemeral
+//!   flag, and every later delete/setData/setACL/check of such a path). Container and TTL nodes
+//!   are persistent and kept, owner encoding intact.
+//! * **prefixes**: every node strictly below a given path (the path itself stays).
+//!
+//! Parents keep their stored `cversion` and `pzxid`, so sequential names never repeat. Kept log
+//! entries are copied byte for byte; a multi that loses some ops is re-encoded with the rest; a
+//! failed multi is kept as it is (it changes nothing). Once anything was dropped, later entries'
+//! TxnDigests no longer describe the tree and are stripped (ZooKeeper skips the check when a
+//! digest is absent).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{self, Read, Write};
+
+use crate::data::NodeKind;
+use crate::error::{Error, ErrorKind, Result};
+use crate::kind::FileHeader;
+use crate::limits::Limits;
+use crate::snapshot::{DigestCheck, Session, SnapshotItem, SnapshotReader, SnapshotSummary, SnapshotWriter, ZxidDigest};
+use crate::digest::DIGEST_VERSION;
+use crate::tree::DataTree;
+use crate::txn::{op, MultiTxn, Txn, TxnHeader, TxnRecord, TXN_HEADER_SIZE};
+use crate::txnlog::{LogEnd, LogReader, TxnEntry, TxnLogWriter};
+use crate::zxid::Zxid;
+
+/// What to drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Drop sessions (txns and the snapshot's session table).
+    pub drop_sessions: bool,
+    /// Drop ephemeral nodes and every txn on them.
+    pub drop_ephemerals: bool,
+    prefixes: Vec<Vec<u8>>,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            drop_sessions: true,
+            drop_ephemerals: true,
+            prefixes: Vec::new(),
+        }
+    }
+}
+
+impl Policy {
+    /// Keeps everything (filtering then reproduces the input).
+    pub fn keep_all() -> Policy {
+        Policy {
+            drop_sessions: false,
+            drop_ephemerals: false,
+            prefixes: Vec::new(),
+        }
+    }
+
+    /// Also drops everything strictly below `prefix` (an absolute path other than `/`; a trailing
+    /// `/` is ignored).
+    ///
+    /// # Errors
+    /// A prefix that is not an absolute path below the root.
+    pub fn drop_prefix(&mut self, prefix: &str) -> std::result::Result<(), String> {
+        let p = prefix.trim_end_matches('/');
+        if !p.starts_with('/') || p.is_empty() || p.contains("//") {
+            return Err(format!("prefix {prefix:?} must be an absolute path below / (like /locks)"));
+        }
+        if !self.prefixes.iter().any(|q| q == p.as_bytes()) {
+            self.prefixes.push(p.as_bytes().to_vec());
+        }
+        Ok(())
+    }
+
+    /// The prefixes whose descendants are dropped.
+    pub fn prefixes(&self) -> impl Iterator<Item = &[u8]> {
+        self.prefixes.iter().map(Vec::as_slice)
+    }
+
+    /// The index of the prefix `path` lies strictly below, if any.
+    pub fn prefix_of(&self, path: &[u8]) -> Option<usize> {
+        self.prefixes
+            .iter()
+            .position(|p| path.len() > p.len() && path.starts_with(p) && path.get(p.len()) == Some(&b'/'))
+    }
+
+    /// True when nothing can be dropped.
+    pub fn is_noop(&self) -> bool {
+        !self.drop_sessions && !self.drop_ephemerals && self.prefixes.is_empty()
+    }
+}
+
+/// Why something was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    /// A session txn or session table entry.
+    Session,
+    /// An ephemeral node or a txn on one.
+    Ephemeral,
+    /// A node below a dropped prefix or a txn on one.
+    Prefix,
+}
+
+impl Category {
+    /// Lower-case name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Session => "session",
+            Category::Ephemeral => "ephemeral",
+            Category::Prefix => "prefix",
+        }
+    }
+}
+
+/// A dropped session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedSession {
+    /// Session id.
+    pub id: i64,
+    /// Timeout in ms, when known.
+    pub timeout: Option<i32>,
+    /// Still open at the end of the input (its ephemerals would have come back).
+    pub open_at_end: bool,
+}
+
+/// A dropped ephemeral node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedEphemeral {
+    /// Path.
+    pub path: Vec<u8>,
+    /// Owner session.
+    pub owner: i64,
+    /// Data length.
+    pub data_len: usize,
+    /// Still present at the end of the input (in a log: created and never deleted).
+    pub live_at_end: bool,
+}
+
+/// Most entries a report lists one by one (counts stay exact beyond it).
+pub const REPORT_DETAIL_LIMIT: usize = 10_000;
+
+/// What a filter run dropped and kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterReport {
+    /// Records (log entries, or snapshot nodes) read.
+    pub records_in: u64,
+    /// Records written.
+    pub records_out: u64,
+    /// Bytes read (uncompressed).
+    pub bytes_in: u64,
+    /// Bytes written (uncompressed).
+    pub bytes_out: u64,
+    /// Dropped records and their bytes, per category.
+    pub dropped: BTreeMap<Category, (u64, u64)>,
+    /// Multis re-encoded without some of their ops.
+    pub multis_rewritten: u64,
+    /// Kept log entries whose TxnDigest was stripped.
+    pub digests_stripped: u64,
+    /// Sessions dropped (at most [`REPORT_DETAIL_LIMIT`]).
+    pub sessions: Vec<DroppedSession>,
+    /// Ephemeral nodes dropped (at most [`REPORT_DETAIL_LIMIT`]).
+    pub ephemerals: Vec<DroppedEphemeral>,
+    /// Ephemerals dropped per parent path: (count, live at end).
+    pub ephemeral_parents: BTreeMap<Vec<u8>, (u64, u64)>,
+    /// Nodes (or txns) dropped below each prefix: (count, bytes).
+    pub prefix_drops: BTreeMap<Vec<u8>, (u64, u64)>,
+    /// Kept TTL nodes (a restoring server needs `zookeeper.extendedTypesEnabled=true`).
+    pub ttl_nodes: u64,
+    /// Kept container nodes.
+    pub container_nodes: u64,
+    /// Whether details were cut at [`REPORT_DETAIL_LIMIT`].
+    pub truncated: bool,
+    /// How the snapshot's digest section was written (snapshot filters).
+    pub digest_note: Option<String>,
+    /// How the input log ended (log filters).
+    pub log_end: Option<LogEnd>,
+}
+
+impl FilterReport {
+    fn drop(&mut self, c: Category, bytes: usize) {
+        let e = self.dropped.entry(c).or_default();
+        e.0 += 1;
+        e.1 += bytes as u64;
+    }
+
+    /// True when nothing was dropped.
+    pub fn nothing_dropped(&self) -> bool {
+        self.dropped.is_empty() && self.multis_rewritten == 0
+    }
+
+    fn add_session(&mut self, s: DroppedSession) {
+        if let Some(existing) = self.sessions.iter_mut().find(|x| x.id == s.id) {
+            existing.timeout = existing.timeout.or(s.timeout);
+            existing.open_at_end = s.open_at_end;
+            return;
+        }
+        if self.sessions.len() < REPORT_DETAIL_LIMIT {
+            self.sessions.push(s);
+        } else {
+            self.truncated = true;
+        }
+    }
+
+    fn add_ephemeral(&mut self, e: DroppedEphemeral) {
+        let parent = parent_of(&e.path).to_vec();
+        let g = self.ephemeral_parents.entry(parent).or_default();
+        g.0 += 1;
+        g.1 += u64::from(e.live_at_end);
+        if self.ephemerals.len() < REPORT_DETAIL_LIMIT {
+            self.ephemerals.push(e);
+        } else {
+            self.truncated = true;
+        }
+    }
+
+    fn add_prefix(&mut self, policy: &Policy, idx: usize, bytes: usize) {
+        if let Some(p) = policy.prefixes.get(idx) {
+            let e = self.prefix_drops.entry(p.clone()).or_default();
+            e.0 += 1;
+            e.1 += bytes as u64;
+        }
+    }
+}
+
+fn parent_of(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(0) => b"/",
+        Some(i) => path.get(..i).unwrap_or(b"/"),
+        None => b"/",
+    }
+}
+
+/// Options of the log filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogFilterOptions {
+    /// Strip TxnDigests from every kept entry, even before the first drop (use when the log will
+    /// be replayed over a filtered snapshot).
+    pub strip_all_digests: bool,
+}
+
+/// The streaming log filter's state: the dropped paths that are still alive. Memory is bounded
+/// by the number of live dropped ephemerals, not by the log's length.
+#[derive(Debug, Clone)]
+pub struct LogFilter {
+    policy: Policy,
+    live: HashMap<Vec<u8>, i64>,
+    by_session: HashMap<i64, HashSet<Vec<u8>>>,
+    strip_digests: bool,
+    report: FilterReport,
+    /// Sessions seen created/closed: open ones are reported as open at the end.
+    session_open: HashMap<i64, (Option<i32>, bool)>,
+}
+
+/// What to do with one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Copy the entry's raw bytes.
+    Keep,
+    /// Leave it out.
+    Drop,
+    /// Write this payload instead (a rewritten multi, or the entry without its digest).
+    Rewrite(Vec<u8>),
+}
+
+impl LogFilter {
+    /// A filter for `policy`.
+    pub fn new(policy: Policy, options: LogFilterOptions) -> LogFilter {
+        LogFilter {
+            policy,
+            live: HashMap::new(),
+            by_session: HashMap::new(),
+            strip_digests: options.strip_all_digests,
+            report: FilterReport::default(),
+            session_open: HashMap::new(),
+        }
+    }
+
+    /// Tells the filter that `path` was already an ephemeral of `owner` before the log starts
+    /// (learned from a snapshot), so later txns on it are dropped too.
+    pub fn learn_ephemeral(&mut self, path: &[u8], owner: i64) {
+        if self.policy.drop_ephemerals {
+            self.track(path.to_vec(), owner);
+        }
+    }
+
+    /// Strips digests from every later kept entry.
+    pub fn strip_digests_from_now(&mut self) {
+        self.strip_digests = true;
+    }
+
+    fn track(&mut self, path: Vec<u8>, owner: i64) {
+        self.by_session.entry(owner).or_default().insert(path.clone());
+        self.live.insert(path, owner);
+    }
+
+    fn untrack(&mut self, path: &[u8]) -> bool {
+        match self.live.remove(path) {
+            Some(owner) => {
+                if let Some(set) = self.by_session.get_mut(&owner) {
+                    set.remove(path);
+                    if set.is_empty() {
+                        self.by_session.remove(&owner);
+                    }
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Decides on one op (top level or inside a multi). Returns the drop category, if dropped.
+    fn judge_op(&mut self, session: i64, t: &Txn<'_>, bytes: usize) -> Option<Category> {
+        if let Txn::Create(c) | Txn::Create2(c) = t {
+            if let Some(i) = self.policy.prefix_of(c.path) {
+                self.report.add_prefix(&self.policy, i, bytes);
+                return Some(Category::Prefix);
+            }
+            if c.ephemeral.get() && self.policy.drop_ephemerals {
+                self.track(c.path.to_vec(), session);
+                self.report.add_ephemeral(DroppedEphemeral {
+                    path: c.path.to_vec(),
+                    owner: session,
+                    data_len: c.data.map_or(0, <[u8]>::len),
+                    live_at_end: false,
+                });
+                return Some(Category::Ephemeral);
+            }
+            return None;
+        }
+        let path = t.path()?;
+        if let Some(i) = self.policy.prefix_of(path) {
+            self.report.add_prefix(&self.policy, i, bytes);
+            return Some(Category::Prefix);
+        }
+        if self.live.contains_key(path) {
+            if matches!(t, Txn::Delete { .. } | Txn::DeleteContainer { .. }) {
+                self.untrack(path);
+            }
+            return Some(Category::Ephemeral);
+        }
+        match t {
+            Txn::CreateTtl(_) => self.report.ttl_nodes += 1,
+            Txn::CreateContainer(_) => self.report.container_nodes += 1,
+            _ => {}
+        }
+        None
+    }
+
+    /// Decides what to do with an entry.
+    ///
+    /// # Errors
+    /// The entry's payload does not decode.
+    pub fn decide(&mut self, entry: &TxnEntry<'_>) -> Result<Decision> {
+        let rec = entry.record()?;
+        let h = rec.header;
+        let bytes = entry.raw().len();
+        self.report.records_in += 1;
+        self.report.bytes_in += bytes as u64;
+        let category = match &rec.body {
+            Txn::CreateSession { timeout } => {
+                self.session_open.insert(h.session, (Some(*timeout), true));
+                self.policy.drop_sessions.then_some(Category::Session)
+            }
+            Txn::CloseSession(_) => {
+                let e = self.session_open.entry(h.session).or_insert((None, true));
+                e.1 = false;
+                // The session's dropped ephemerals are deleted by this txn.
+                if let Some(paths) = self.by_session.remove(&h.session) {
+                    for p in paths {
+                        self.live.remove(&p);
+                    }
+                }
+                self.policy.drop_sessions.then_some(Category::Session)
+            }
+            Txn::Multi(m) if !m.failed() => return self.decide_multi(entry, &rec, m, bytes),
+            Txn::Multi(_) => None,
+            other => self.judge_op(h.session, other, bytes),
+        };
+        if let Some(c) = category {
+            self.report.drop(c, bytes);
+            self.strip_digests = true;
+            return Ok(Decision::Drop);
+        }
+        Ok(self.keep(entry, &rec))
+    }
+
+    fn keep(&mut self, entry: &TxnEntry<'_>, rec: &TxnRecord<'_>) -> Decision {
+        if self.strip_digests && rec.digest.is_some() {
+            self.report.digests_stripped += 1;
+            let p = entry.payload();
+            return Decision::Rewrite(p.get(..p.len().saturating_sub(12)).unwrap_or(p).to_vec());
+        }
+        Decision::Keep
+    }
+
+    fn decide_multi(&mut self, entry: &TxnEntry<'_>, rec: &TxnRecord<'_>, m: &MultiTxn<'_>, bytes: usize) -> Result<Decision> {
+        let mut kept: Vec<(i32, &[u8])> = Vec::new();
+        let mut dropped: Option<Category> = None;
+        for sub in m.ops() {
+            let t = sub.txn()?;
+            let sub_bytes = sub.data.map_or(0, <[u8]>::len) + 8;
+            match self.judge_op(rec.header.session, &t, sub_bytes) {
+                Some(c) => dropped = Some(dropped.map_or(c, |d| d.min(c))),
+                None => kept.push((sub.op, sub.data.unwrap_or(&[]))),
+            }
+        }
+        let Some(category) = dropped else {
+            return Ok(self.keep(entry, rec));
+        };
+        self.strip_digests = true;
+        if kept.is_empty() {
+            self.report.drop(category, bytes);
+            return Ok(Decision::Drop);
+        }
+        self.report.multis_rewritten += 1;
+        let mut payload = Vec::with_capacity(entry.payload().len());
+        rec.header.encode(&mut payload);
+        MultiTxn::encode_ops(kept.into_iter(), &mut payload);
+        if rec.digest.is_some() {
+            self.report.digests_stripped += 1;
+        }
+        Ok(Decision::Rewrite(payload))
+    }
+
+    /// Finishes the report: marks still-live ephemerals and still-open sessions.
+    pub fn finish(mut self) -> FilterReport {
+        let live = &self.live;
+        for e in &mut self.report.ephemerals {
+            e.live_at_end = live.get(&e.path) == Some(&e.owner);
+        }
+        let mut groups: BTreeMap<Vec<u8>, (u64, u64)> = BTreeMap::new();
+        for e in &self.report.ephemerals {
+            let g = groups.entry(parent_of(&e.path).to_vec()).or_default();
+            g.0 += 1;
+            g.1 += u64::from(e.live_at_end);
+        }
+        if !self.report.truncated {
+            self.report.ephemeral_parents = groups;
+        }
+        if self.policy.drop_sessions {
+            let mut ids: Vec<_> = self.session_open.iter().map(|(k, v)| (*k, *v)).collect();
+            ids.sort_unstable_by_key(|(k, _)| *k);
+            for (id, (timeout, open)) in ids {
+                self.report.add_session(DroppedSession {
+                    id,
+                    timeout,
+                    open_at_end: open,
+                });
+            }
+        }
+        self.report
+    }
+}
+
+/// Filters a txn log stream. Kept entries are copied verbatim (or re-framed when rewritten); the
+/// output ends after the last kept entry, without padding.
+///
+/// With `salvage`, an error in the input ends the output after the last good entry instead of
+/// failing; the error is returned alongside the report so the caller can say so loudly.
+///
+/// # Errors
+/// Input errors (with offset and zxid) unless salvaging, and output I/O errors.
+pub fn filter_log<R: Read, W: Write>(
+    input: R,
+    output: W,
+    policy: &Policy,
+    options: LogFilterOptions,
+    learned: &[(Vec<u8>, i64)],
+    limits: Limits,
+    salvage: bool,
+) -> Result<(W, FilterReport, Option<Error>)> {
+    let mut reader = LogReader::new(input, limits)?;
+    let header: FileHeader = reader.header();
+    let mut writer = TxnLogWriter::with_header(output, header).map_err(|e| Error::io(&e, 0))?;
+    let mut filter = LogFilter::new(policy.clone(), options);
+    for (p, o) in learned {
+        filter.learn_ephemeral(p, *o);
+    }
+    let mut salvaged = None;
+    loop {
+        let entry = match reader.next_entry() {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(e) if salvage => {
+                salvaged = Some(e);
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        let decision = match filter.decide(&entry) {
+            Ok(d) => d,
+            Err(e) if salvage => {
+                salvaged = Some(e);
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        let at = entry.offset();
+        let w = match decision {
+            Decision::Keep => writer.append_entry(&entry),
+            Decision::Rewrite(p) => writer.append_payload(&p),
+            Decision::Drop => Ok(()),
+        };
+        w.map_err(|e| Error::io(&e, at))?;
+    }
+    let log_end = reader.end();
+    let mut report = filter.finish();
+    report.log_end = log_end;
+    report.records_out = writer.entries_written();
+    report.bytes_out = writer.bytes_written();
+    let out = writer.finish().map_err(|e| Error::io(&e, 0))?;
+    Ok((out, report, salvaged))
+}
+
+/// Reads the ephemeral nodes of a snapshot (for [`LogFilter::learn_ephemeral`]).
+///
+/// # Errors
+/// Problems in the snapshot.
+pub fn snapshot_ephemerals(mut reader: SnapshotReader<'_>) -> Result<Vec<(Vec<u8>, i64)>> {
+    let mut v = Vec::new();
+    while let Some(item) = reader.next_item()? {
+        if let SnapshotItem::Node(n) = item.value {
+            if let NodeKind::Ephemeral(owner) = n.stat.kind() {
+                v.push((n.path.to_vec(), owner));
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Which digest section a filtered snapshot gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestPolicy {
+    /// Recompute when the input's digest described the tree as stored; write the empty digest
+    /// (zxid 0, which ZooKeeper ignores) when it did not (a fuzzy snapshot); keep it as it was
+    /// when nothing was dropped.
+    Auto,
+}
+
+/// Filters a snapshot stream into `output` (which the caller wraps in a compressor if wanted).
+/// The tail sections follow the input's; the session table is dropped (or kept); the ACL cache is
+/// kept whole, so no kept node's ACL reference changes.
+///
+/// `name_zxid` is the zxid in the input's file name, when known (it decides whether the stored
+/// digest can be compared, as ZooKeeper decides at load).
+///
+/// # Errors
+/// Problems in the input (with offsets) and output I/O errors.
+pub fn filter_snapshot<W: Write>(
+    mut reader: SnapshotReader<'_>,
+    output: W,
+    policy: &Policy,
+    name_zxid: Option<Zxid>,
+) -> Result<(W, FilterReport, SnapshotSummary)> {
+    let mut report = FilterReport::default();
+    let mut out = Some(output);
+    let mut writer: Option<SnapshotWriter<W>> = None;
+    let mut sessions: Vec<Session> = Vec::new();
+    let mut acl_count = 0i32;
+    let mut acl_bytes: Vec<u8> = Vec::new();
+    let mut sessions_done = false;
+    let mut acls_done = false;
+    let io = |e: io::Error| Error::io(&e, 0);
+    let mut stored_digest: Option<ZxidDigest> = None;
+    let mut stored_last: Option<Zxid> = None;
+    while let Some(item) = reader.next_item()? {
+        let at = item.offset;
+        match item.value {
+            SnapshotItem::Header(h) => {
+                if let Some(o) = out.take() {
+                    writer = Some(SnapshotWriter::with_header(o, h).map_err(io)?);
+                }
+            }
+            SnapshotItem::Session(s) => {
+                if policy.drop_sessions {
+                    report.drop(Category::Session, item.raw.len());
+                    report.add_session(DroppedSession {
+                        id: s.id,
+                        timeout: Some(s.timeout),
+                        open_at_end: true,
+                    });
+                } else {
+                    sessions.push(s);
+                }
+            }
+            SnapshotItem::AclCacheCount(n) => {
+                if let Some(w) = writer.as_mut() {
+                    w.write_sessions(&sessions).map_err(io)?;
+                }
+                sessions_done = true;
+                acl_count = n;
+            }
+            SnapshotItem::AclEntry(_) => acl_bytes.extend_from_slice(item.raw),
+            SnapshotItem::Node(n) => {
+                let w = writer.as_mut().ok_or_else(|| Error::new(ErrorKind::InvalidInput("node before header".into()), at))?;
+                if !acls_done {
+                    w.write_acl_cache_encoded(acl_count, &acl_bytes).map_err(io)?;
+                    acls_done = true;
+                }
+                report.records_in += 1;
+                report.bytes_in += item.raw.len() as u64;
+                let kind = n.stat.kind();
+                if let Some(i) = policy.prefix_of(n.path) {
+                    report.drop(Category::Prefix, item.raw.len());
+                    report.add_prefix(policy, i, item.raw.len());
+                    continue;
+                }
+                if let (true, NodeKind::Ephemeral(owner)) = (policy.drop_ephemerals, kind) {
+                    report.drop(Category::Ephemeral, item.raw.len());
+                    report.add_ephemeral(DroppedEphemeral {
+                        path: n.path.to_vec(),
+                        owner,
+                        data_len: n.data.map_or(0, <[u8]>::len),
+                        live_at_end: true,
+                    });
+                    continue;
+                }
+                match kind {
+                    NodeKind::Ttl(_) => report.ttl_nodes += 1,
+                    NodeKind::Container => report.container_nodes += 1,
+                    _ => {}
+                }
+                w.write_node(&n)
+                    .map_err(|e| Error::new(ErrorKind::InvalidInput(e.to_string()), at))?;
+                report.records_out += 1;
+                report.bytes_out += item.raw.len() as u64;
+            }
+            SnapshotItem::Digest(d) => stored_digest = Some(d),
+            SnapshotItem::LastZxid(z) => stored_last = Some(z),
+            _ => {}
+        }
+    }
+    let _ = sessions_done;
+    let summary = reader.summary();
+    let w = writer.ok_or_else(|| Error::new(ErrorKind::InvalidInput("empty snapshot".into()), 0))?;
+    let digest = match stored_digest {
+        None => None,
+        Some(d) if report.nothing_dropped() => {
+            report.digest_note = Some("kept as it was (nothing dropped)".into());
+            Some(d)
+        }
+        Some(d) => match summary.digest_check(name_zxid) {
+            DigestCheck::Match => {
+                report.digest_note = Some("recomputed for the filtered tree".into());
+                Some(ZxidDigest {
+                    zxid: d.zxid,
+                    version: DIGEST_VERSION,
+                    digest: w.tree_digest().value(),
+                })
+            }
+            other => {
+                report.digest_note = Some(format!(
+                    "written empty (zxid 0, ignored by ZooKeeper): the input's digest ({other:?}) does not describe the stored tree, so it cannot be adjusted"
+                ));
+                Some(ZxidDigest {
+                    zxid: Zxid(0),
+                    version: DIGEST_VERSION,
+                    digest: 0,
+                })
+            }
+        },
+    };
+    let out = w.finish_sections(digest, stored_last).map_err(io)?;
+    Ok((out, report, summary))
+}
+
+/// Filters a replayed tree in place: drops the session table, ephemeral nodes and prefix
+/// subtrees. Parents keep their stats.
+pub fn filter_tree(tree: &mut DataTree, policy: &Policy) -> FilterReport {
+    let mut report = FilterReport::default();
+    report.records_in = tree.len() as u64;
+    let mut doomed: Vec<(Vec<u8>, Option<Category>, Option<usize>)> = Vec::new();
+    for path in tree.sorted_paths() {
+        let Some(node) = tree.get(path) else { continue };
+        if let Some(i) = policy.prefix_of(path) {
+            doomed.push((path.to_vec(), Some(Category::Prefix), Some(i)));
+        } else if let (true, NodeKind::Ephemeral(_)) = (policy.drop_ephemerals, node.stat.kind()) {
+            doomed.push((path.to_vec(), Some(Category::Ephemeral), None));
+        } else {
+            match node.stat.kind() {
+                NodeKind::Ttl(_) => report.ttl_nodes += 1,
+                NodeKind::Container => report.container_nodes += 1,
+                _ => {}
+            }
+        }
+    }
+    for (path, cat, idx) in doomed {
+        let Some(node) = tree.remove_node(&path) else { continue };
+        let bytes = path.len() + node.data.as_ref().map_or(0, Vec::len) + 76;
+        match (cat, idx) {
+            (Some(Category::Prefix), Some(i)) => {
+                report.drop(Category::Prefix, bytes);
+                report.add_prefix(policy, i, bytes);
+            }
+            _ => {
+                report.drop(Category::Ephemeral, bytes);
+                report.add_ephemeral(DroppedEphemeral {
+                    data_len: node.data.as_ref().map_or(0, Vec::len),
+                    path,
+                    owner: node.stat.ephemeral_owner,
+                    live_at_end: true,
+                });
+            }
+        }
+    }
+    if policy.drop_sessions {
+        let sessions = std::mem::take(&mut tree.sessions);
+        for (id, timeout) in sessions {
+            report.drop(Category::Session, 12);
+            report.add_session(DroppedSession {
+                id,
+                timeout: Some(timeout),
+                open_at_end: true,
+            });
+        }
+    }
+    report.records_out = tree.len() as u64;
+    report
+}
+
+/// The payload of an entry without its digest (helper for callers building their own filters).
+pub fn strip_digest(payload: &[u8]) -> &[u8] {
+    if payload.len() >= TXN_HEADER_SIZE + 12 {
+        payload.get(..payload.len() - 12).unwrap_or(payload)
+    } else {
+        payload
+    }
+}
+
+/// True when an op code is a session txn.
+pub fn is_session_op(code: i32) -> bool {
+    code == op::CREATE_SESSION || code == op::CLOSE_SESSION
+}
+
+/// The header of a txn (re-exported for report writers).
+pub type Header = TxnHeader;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Acl, AclList};
+    use crate::jute;
+    use crate::txnlog::TxnLog;
+
+    struct LogBuilder(TxnLogWriter<Vec<u8>>, i64);
+
+    impl LogBuilder {
+        fn new() -> LogBuilder {
+            LogBuilder(TxnLogWriter::new(Vec::new()).unwrap(), 0)
+        }
+        fn add(&mut self, session: i64, op_code: i32, body: &[u8], digest: bool) -> &mut Self {
+            self.1 += 1;
+            let mut p = Vec::new();
+            TxnHeader { session, cxid: 0, zxid: Zxid(self.1), time: 1, op: op_code }.encode(&mut p);
+            p.extend_from_slice(body);
+            if digest {
+                jute::put_i32(&mut p, 2);
+                jute::put_i64(&mut p, 12345);
+            }
+            self.0.append_payload(&p).unwrap();
+            self
+        }
+        fn done(self) -> Vec<u8> {
+            self.0.finish().unwrap()
+        }
+    }
+
+    fn create(path: &[u8], eph: bool) -> Vec<u8> {
+        let mut b = Vec::new();
+        jute::put_string(&mut b, path);
+        jute::put_buffer(&mut b, Some(b"x"));
+        AclList::encode_acls(&[Acl::OPEN_UNSAFE], &mut b);
+        b.push(u8::from(eph));
+        jute::put_i32(&mut b, 1);
+        b
+    }
+
+    fn path_body(path: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        jute::put_string(&mut b, path);
+        b
+    }
+
+    fn run(input: &[u8], policy: &Policy) -> (Vec<u8>, FilterReport) {
+        let (out, report, err) = filter_log(input, Vec::new(), policy, LogFilterOptions::default(), &[], Limits::default(), false).unwrap();
+        assert!(err.is_none());
+        (out, report)
+    }
+
+    fn ops(log: &[u8]) -> Vec<(i64, i32)> {
+        TxnLog::parse(log, Limits::default())
+            .unwrap()
+            .entries()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.zxid().0, e.header().op)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn drops_sessions_ephemerals_and_their_txns() {
+        let mut timeout = Vec::new();
+        jute::put_i32(&mut timeout, 30000);
+        let mut b = LogBuilder::new();
+        b.add(7, op::CREATE_SESSION, &timeout, true)
+            .add(7, op::CREATE, &create(b"/locks", false), true)
+            .add(7, op::CREATE2, &create(b"/locks/l-1", true), true)
+            .add(7, op::DELETE, &path_body(b"/locks/l-1"), true)
+            .add(8, op::CREATE2, &create(b"/locks/l-2", true), true)
+            .add(8, op::CLOSE_SESSION, &[], true)
+            .add(9, op::CREATE, &create(b"/locks/l-2", false), true)
+            .add(9, op::DELETE, &path_body(b"/locks/l-2"), true);
+        let log = b.done();
+        let (out, report) = run(&log, &Policy::default());
+        assert_eq!(ops(&out), vec![(2, op::CREATE), (7, op::CREATE), (8, op::DELETE)]);
+        assert_eq!(report.dropped[&Category::Session].0, 2);
+        assert_eq!(report.dropped[&Category::Ephemeral].0, 3);
+        assert_eq!(report.ephemerals.len(), 2);
+        // The first kept entry precedes every drop: its digest stays; later ones lose theirs.
+        let parsed = TxnLog::parse(&out, Limits::default()).unwrap();
+        let digests: Vec<bool> = parsed.entries().map(|e| e.unwrap().record().unwrap().digest.is_some()).collect();
+        assert_eq!(digests, vec![false, false, false]);
+        // Idempotent, and keep-all reproduces the input.
+        let (again, _) = run(&out, &Policy::default());
+        assert_eq!(again, out);
+        let (same, r) = run(&log, &Policy::keep_all());
+        assert_eq!(same, log);
+        assert!(r.nothing_dropped());
+    }
+
+    #[test]
+    fn multi_is_rewritten_and_prefixes_drop() {
+        let c1 = create(b"/app/e", true);
+        let c2 = create(b"/app/p", false);
+        let c3 = create(b"/tmp/x", false);
+        let mut m = Vec::new();
+        MultiTxn::encode_ops([(op::CREATE, &c1[..]), (op::CREATE, &c2[..]), (op::CREATE, &c3[..])].into_iter(), &mut m);
+        let mut b = LogBuilder::new();
+        b.add(7, op::MULTI, &m, false);
+        let log = b.done();
+        let mut policy = Policy::default();
+        policy.drop_prefix("/tmp").unwrap();
+        let (out, report) = run(&log, &policy);
+        assert_eq!(report.multis_rewritten, 1);
+        let parsed = TxnLog::parse(&out, Limits::default()).unwrap();
+        let e = parsed.entries().next().unwrap().unwrap();
+        let Txn::Multi(m) = e.record().unwrap().body else { panic!() };
+        let paths: Vec<_> = m.ops().map(|o| o.txn().unwrap().path().unwrap().to_vec()).collect();
+        assert_eq!(paths, vec![b"/app/p".to_vec()]);
+        assert_eq!(report.prefix_drops[&b"/tmp".to_vec()].0, 1);
+        assert!(policy.prefix_of(b"/tmp").is_none());
+        assert!(policy.prefix_of(b"/tmpx").is_none());
+        assert!(Policy::default().drop_prefix("/").is_err());
+    }
+}
