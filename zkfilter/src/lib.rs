@@ -1,1 +1,12 @@
-//! Shared plumbing of the `zkfilter` and `zkdump` command-line tools.
+//! The `zkfilter` and `zkdump` command-line tools: thin layers over `zkformat`.
+//!
+//! * [`filter_cmd`]: `zkfilter` (restore filter for logs, snapshots and data dirs).
+//! * [`dump`]: `zkdump` (inspect, verify, summarise, diff).
+//! * [`cli`], [`output`], [`report`], [`progress`]: shared plumbing.
+
+pub mod cli;
+pub mod dump;
+pub mod filter_cmd;
+pub mod output;
+pub mod progress;
+pub mod report;

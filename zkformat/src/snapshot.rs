@@ -222,8 +222,8 @@ pub enum DigestCheck {
     Absent,
     /// The section holds the empty digest (zxid 0); ZooKeeper ignores it.
     Empty,
-    /// The digest was taken at a later zxid than the file name (a fuzzy snapshot): not comparable
-    /// without replaying logs, and ZooKeeper does not compare it either.
+    /// The digest was taken at another zxid than the file name's, or the tree holds changes made
+    /// after it (a fuzzy snapshot): not comparable without replaying logs.
     NotComparable,
     /// Stored and computed digests agree.
     Match,
@@ -245,6 +245,8 @@ impl SnapshotSummary {
             None => DigestCheck::Absent,
             Some(d) if d.zxid.0 == 0 => DigestCheck::Empty,
             Some(d) if name_zxid.is_some_and(|z| z != d.zxid) => DigestCheck::NotComparable,
+            // The tree holds changes made after the digest was taken (a fuzzy snapshot).
+            Some(d) if self.max_node_zxid > d.zxid.0 => DigestCheck::NotComparable,
             Some(d) if d.digest == self.tree_digest.value() => DigestCheck::Match,
             Some(d) => DigestCheck::Mismatch {
                 stored: d.digest,

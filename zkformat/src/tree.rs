@@ -536,6 +536,8 @@ pub struct Replay {
     pub rejected_snapshots: Vec<FileError>,
     /// Logs read, with how each ended.
     pub logs: Vec<(PathBuf, Option<LogEnd>)>,
+    /// With `salvage`: the log error that stopped the replay early.
+    pub stopped_by: Option<FileError>,
 }
 
 /// Loads the snapshot ZooKeeper would pick (or, with `to_zxid`, the newest one at or before it)
@@ -545,6 +547,15 @@ pub struct Replay {
 /// A data dir with no usable snapshot while logs exist, a log entry with a bad checksum, or an
 /// undecodable txn; each names its file.
 pub fn replay_datadir(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits) -> std::result::Result<Replay, FileError> {
+    replay_datadir_with(dir, to_zxid, limits, false)
+}
+
+/// Like [`replay_datadir`]; with `salvage`, a damaged log entry ends the replay (recorded in
+/// [`Replay::stopped_by`]) instead of failing it.
+///
+/// # Errors
+/// See [`replay_datadir`].
+pub fn replay_datadir_with(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits, salvage: bool) -> std::result::Result<Replay, FileError> {
     let mut rejected = Vec::new();
     let mut loaded = None;
     for cand in dir.snapshot_candidates() {
@@ -583,6 +594,7 @@ pub fn replay_datadir(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits) -> s
     tree.check_digests = snapshot_summary
         .is_some_and(|s| s.digest_check(Some(snapshot_zxid)) == crate::snapshot::DigestCheck::Match);
     let mut logs = Vec::new();
+    let mut stopped_by = None;
     'files: for log in dir.logs_after(snapshot_zxid) {
         let bytes = FileBytes::open(&log.path).map_err(|e| FileError {
             path: log.path.clone(),
@@ -592,20 +604,33 @@ pub fn replay_datadir(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits) -> s
             path: log.path.clone(),
             error,
         };
-        let parsed = TxnLog::parse(&bytes, limits).map_err(fe)?;
-        let mut entries = parsed.entries();
-        while let Some(entry) = entries.next_entry().map_err(fe)? {
-            if entry.zxid() <= snapshot_zxid {
-                continue;
+        let outcome = (|| -> Result<Option<LogEnd>> {
+            let parsed = TxnLog::parse(&bytes, limits)?;
+            let mut entries = parsed.entries();
+            while let Some(entry) = entries.next_entry()? {
+                if entry.zxid() <= snapshot_zxid {
+                    continue;
+                }
+                if to_zxid.is_some_and(|z| entry.zxid() > z) {
+                    return Ok(None);
+                }
+                tree.apply(&entry.record()?);
             }
-            if to_zxid.is_some_and(|z| entry.zxid() > z) {
-                logs.push((log.path.clone(), entries.end()));
+            Ok(entries.end())
+        })();
+        match outcome {
+            Ok(Some(end)) => logs.push((log.path.clone(), Some(end))),
+            Ok(None) => {
+                logs.push((log.path.clone(), None));
                 break 'files;
             }
-            let rec = entry.record().map_err(fe)?;
-            tree.apply(&rec);
+            Err(e) if salvage => {
+                logs.push((log.path.clone(), None));
+                stopped_by = Some(fe(e));
+                break 'files;
+            }
+            Err(e) => return Err(fe(e)),
         }
-        logs.push((log.path.clone(), entries.end()));
     }
     Ok(Replay {
         tree,
@@ -614,6 +639,7 @@ pub fn replay_datadir(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits) -> s
         snapshot_summary,
         rejected_snapshots: rejected,
         logs,
+        stopped_by,
     })
 }
 

@@ -1,0 +1,256 @@
+//! `zkdump`: inspect, verify, summarise and diff ZooKeeper txn logs and snapshots.
+//!
+//! One module per subcommand ([`records`] is the default `dump`), rendering in [`render`]. Every
+//! rendering function writes to a `&mut dyn std::io::Write`, so tests call them in-process.
+
+pub mod args;
+pub mod diff;
+pub mod records;
+pub mod render;
+pub mod sessions;
+pub mod source;
+pub mod summary;
+pub mod verify;
+
+use zkformat::txn::{op, Txn, TxnRecord};
+use zkformat::Zxid;
+
+/// How node and txn data is shown when it is not UTF-8 text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DataFormat {
+    /// Lowercase hex.
+    #[default]
+    Hex,
+    /// Standard base64 with padding.
+    Base64,
+}
+
+/// What to show and how (independent of clap).
+#[derive(Debug, Clone, Default)]
+pub struct DumpOptions {
+    /// Show node and txn data.
+    pub data: bool,
+    /// Encoding of data that is not UTF-8.
+    pub data_format: DataFormat,
+    /// Which records to show.
+    pub filter: Filter,
+    /// `jute.maxbuffer` and other read limits.
+    pub limits: zkformat::Limits,
+}
+
+/// Record selection. Every set criterion must match.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Smallest zxid shown (txns: the txn zxid; nodes: any of czxid, mzxid, pzxid).
+    pub from_zxid: Option<Zxid>,
+    /// Largest zxid shown.
+    pub to_zxid: Option<Zxid>,
+    /// Literal path prefix (txns: the txn path or any multi sub-op / closeSession path).
+    pub path_prefix: Option<Vec<u8>>,
+    /// Session id (txns: the header's session; nodes: the ephemeral owner; session table rows).
+    pub session: Option<i64>,
+    /// Op codes (txns only: the top-level op or any multi sub-op).
+    pub ops: Vec<i32>,
+}
+
+impl Filter {
+    /// True when no criterion is set.
+    pub fn is_empty(&self) -> bool {
+        self.from_zxid.is_none()
+            && self.to_zxid.is_none()
+            && self.path_prefix.is_none()
+            && self.session.is_none()
+            && self.ops.is_empty()
+    }
+
+    fn zxid_in_range(&self, z: i64) -> bool {
+        self.from_zxid.map_or(true, |f| z >= f.0) && self.to_zxid.map_or(true, |t| z <= t.0)
+    }
+
+    fn path_matches(&self, path: &[u8]) -> bool {
+        self.path_prefix.as_deref().map_or(true, |p| path.starts_with(p))
+    }
+
+    /// Does a txn header (before decoding the body) pass the zxid and session criteria?
+    pub fn header_matches(&self, zxid: Zxid, session: i64) -> bool {
+        self.zxid_in_range(zxid.0) && self.session.map_or(true, |s| s == session)
+    }
+
+    /// Does a decoded txn pass every criterion?
+    pub fn txn_matches(&self, rec: &TxnRecord<'_>) -> bool {
+        if !self.header_matches(rec.header.zxid, rec.header.session) {
+            return false;
+        }
+        if !self.ops.is_empty() {
+            let mut any = self.ops.contains(&rec.header.op);
+            if let Txn::Multi(m) = &rec.body {
+                any |= m.ops().any(|o| self.ops.contains(&o.op));
+            }
+            if !any {
+                return false;
+            }
+        }
+        if self.path_prefix.is_some() {
+            let mut any = false;
+            visit_paths(&rec.body, &mut |p| any |= self.path_matches(p));
+            if !any {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Does a node pass the criteria (ops are ignored for nodes)?
+    pub fn node_matches(&self, path: &[u8], stat: &zkformat::data::Stat) -> bool {
+        let display: &[u8] = if path.is_empty() { b"/" } else { path };
+        self.path_matches(display)
+            && self.session.map_or(true, |s| s == stat.ephemeral_owner)
+            && (self.from_zxid.is_none() && self.to_zxid.is_none()
+                || [stat.czxid, stat.mzxid, stat.pzxid]
+                    .iter()
+                    .any(|&z| self.zxid_in_range(z)))
+    }
+}
+
+/// Calls `f` with every path a txn names (multi sub-ops and closeSession's paths included).
+pub fn visit_paths<'a>(body: &Txn<'a>, f: &mut dyn FnMut(&'a [u8])) {
+    match body {
+        Txn::Multi(m) => {
+            for o in m.ops() {
+                if let Ok(t) = o.txn() {
+                    visit_paths(&t, f);
+                }
+            }
+        }
+        Txn::CloseSession(Some(paths)) => {
+            for p in paths.iter() {
+                f(p);
+            }
+        }
+        other => {
+            if let Some(p) = other.path() {
+                f(p);
+            }
+        }
+    }
+}
+
+/// Parses `--op` values: ZooKeeper op names (`create`, `setData`, …), comma-separated or repeated.
+///
+/// # Errors
+/// The unknown name.
+pub fn parse_ops(names: &[String]) -> Result<Vec<i32>, String> {
+    let mut out = Vec::new();
+    for n in names.iter().flat_map(|n| n.split(',')) {
+        let n = n.trim();
+        if n.is_empty() {
+            continue;
+        }
+        match zkformat::txn::op_from_name(n) {
+            Some(c) => out.push(c),
+            None => {
+                return Err(format!(
+                    "unknown op {n:?}; expected one of: create, create2, createContainer, createTTL, delete, deleteContainer, setData, setACL, check, multi, createSession, closeSession, reconfig, error"
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// True for op codes whose body names a path.
+pub fn op_has_path(code: i32) -> bool {
+    matches!(
+        code,
+        op::CREATE
+            | op::CREATE2
+            | op::CREATE_CONTAINER
+            | op::CREATE_TTL
+            | op::DELETE
+            | op::DELETE_CONTAINER
+            | op::SET_DATA
+            | op::RECONFIG
+            | op::SET_ACL
+            | op::CHECK
+    )
+}
+
+/// Formats milliseconds since the epoch as UTC ISO 8601 (`2024-05-01T10:00:00.123Z`).
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
+/// `0x…` lowercase hex of a 64-bit id (two's complement for negative values).
+pub fn hex64(v: i64) -> String {
+    format!("0x{:x}", v as u64)
+}
+
+/// A path for display (lossy UTF-8; the root `""` as `/`).
+pub fn path_str(p: &[u8]) -> std::borrow::Cow<'_, str> {
+    if p.is_empty() {
+        std::borrow::Cow::Borrowed("/")
+    } else {
+        String::from_utf8_lossy(p)
+    }
+}
+
+/// The parent of a stored path (`""` for the root's children and for the root itself).
+pub fn parent_of(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => path.get(..i).unwrap_or(b""),
+        None => b"",
+    }
+}
+
+/// A stable 64-bit hash of a path (for compact per-path maps).
+pub fn path_hash(path: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    path.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_format() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_time(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(format_time(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn ops_parse() {
+        assert_eq!(parse_ops(&["create,setData".into(), "multi".into()]).unwrap(), vec![1, 5, 14]);
+        assert!(parse_ops(&["nope".into()]).is_err());
+    }
+
+    #[test]
+    fn parents() {
+        assert_eq!(parent_of(b"/a/b"), b"/a");
+        assert_eq!(parent_of(b"/a"), b"");
+        assert_eq!(parent_of(b""), b"");
+    }
+}

@@ -1,0 +1,754 @@
+//! `zkdump verify PATH...`: check files and data dirs, report every problem.
+//!
+//! Per file (in parallel): every log entry's Adler32 and payload, zxid order and gaps, how the
+//! log ends (torn tail, partial record, bytes after the zero padding), the name's zxid; every
+//! snapshot seal, the tail sections, the digest against the tree (when comparable), the name's
+//! compression. Per data dir: which snapshot and logs ZooKeeper would use
+//! ([`zkformat::datadir`]), whether replay reaches the end without a gap or a fatal error, the
+//! fuzzy snapshot's digest (replaying to its zxid) and each log entry's TxnDigest
+//! ([`zkformat::tree`]).
+//!
+//! Exit code: 0 clean, 1 problems found, 2 an input could not be read.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use zkformat::checksum::adler32;
+use zkformat::datadir::DataDir;
+use zkformat::kind::FileKind;
+use zkformat::snapshot::{DigestCheck, SnapshotItem};
+use zkformat::source::FileBytes;
+use zkformat::txnlog::EndReason;
+use zkformat::zxid::{parse_file_name, FileNameKind, NameCompression};
+use zkformat::{Limits, Zxid};
+
+use super::render::json::Obj;
+use super::source::{LogSource, SnapSource};
+use super::{hex64, path_str};
+use crate::cli::{zk_error_message, EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS};
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Could not be read at all (exit 2).
+    Unreadable,
+    /// A defect (exit 1).
+    Problem,
+    /// Worth knowing; does not fail verification.
+    Warning,
+    /// Information.
+    Note,
+}
+
+impl Severity {
+    fn name(self) -> &'static str {
+        match self {
+            Severity::Unreadable => "unreadable",
+            Severity::Problem => "problem",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// One thing verification found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// How serious.
+    pub severity: Severity,
+    /// What.
+    pub message: String,
+    /// Where (byte offset in the decompressed stream).
+    pub offset: Option<u64>,
+    /// Which txn, when known.
+    pub zxid: Option<Zxid>,
+}
+
+impl Finding {
+    fn new(severity: Severity, message: impl Into<String>) -> Finding {
+        Finding {
+            severity,
+            message: message.into(),
+            offset: None,
+            zxid: None,
+        }
+    }
+
+    fn at(mut self, offset: u64) -> Finding {
+        self.offset = Some(offset);
+        self
+    }
+
+    fn zxid(mut self, z: Option<Zxid>) -> Finding {
+        self.zxid = z;
+        self
+    }
+
+    fn from_error(severity: Severity, e: &zkformat::Error) -> Finding {
+        Finding {
+            severity,
+            message: format!("{} ({})", zk_error_message(e), e.hint()),
+            offset: Some(e.offset()),
+            zxid: e.zxid(),
+        }
+    }
+}
+
+/// What verification learned about one file or data dir.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The path.
+    pub path: String,
+    /// "txn log", "snapshot", "data dir", …
+    pub what: String,
+    /// One-line description (counts, ranges).
+    pub summary: String,
+    /// Findings, in the order found.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    fn new(path: &str, what: &str) -> Report {
+        Report {
+            path: path.to_string(),
+            what: what.to_string(),
+            summary: String::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+
+    /// The worst severity found (`None` when there is nothing but notes and warnings).
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings
+            .iter()
+            .map(|f| f.severity)
+            .filter(|s| *s <= Severity::Problem)
+            .min()
+    }
+
+    /// "OK", "PROBLEMS" or "UNREADABLE".
+    pub fn status(&self) -> &'static str {
+        match self.worst() {
+            None => "ok",
+            Some(Severity::Unreadable) => "unreadable",
+            Some(_) => "problems",
+        }
+    }
+}
+
+fn name_of(path: &Path) -> Option<zkformat::zxid::DataFileName> {
+    path.file_name().and_then(|n| n.to_str()).and_then(parse_file_name)
+}
+
+/// Verifies one file.
+pub fn verify_file(path: &Path, limits: Limits) -> Report {
+    let shown = path.display().to_string();
+    let bytes = match FileBytes::open(path) {
+        Ok(b) => b,
+        Err(e) => {
+            let mut r = Report::new(&shown, "file");
+            r.push(Finding::new(Severity::Unreadable, format!("cannot read: {e}")));
+            return r;
+        }
+    };
+    match FileKind::detect(&bytes) {
+        FileKind::TxnLog => verify_log(&shown, path, &bytes, limits),
+        FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy => verify_snapshot(&shown, path, &bytes, limits),
+        FileKind::Unknown => {
+            let mut r = Report::new(&shown, "unknown");
+            let e = crate::cli::unknown_kind_error(&shown, bytes.get(..8).unwrap_or(&bytes));
+            let msg = match &e.hint {
+                Some(h) => format!("{} ({h})", e.message),
+                None => e.message.clone(),
+            };
+            r.push(Finding::new(Severity::Unreadable, msg).at(0));
+            r
+        }
+    }
+}
+
+/// A log file's zxid runs (consecutive zxids) and facts, for data dir checks.
+#[derive(Debug, Clone, Default)]
+struct LogFacts {
+    txns: u64,
+    first: Option<Zxid>,
+    last: Option<Zxid>,
+}
+
+fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report {
+    let mut r = Report::new(shown, "txn log");
+    let (_, mut src) = match LogSource::from_slice(bytes, limits) {
+        Ok(x) => x,
+        Err(e) => {
+            r.push(Finding::from_error(Severity::Problem, &e));
+            return r;
+        }
+    };
+    let mut facts = LogFacts::default();
+    let mut digests = 0u64;
+    let mut prev: Option<Zxid> = None;
+    loop {
+        let entry = match src.next_entry() {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(e) => {
+                r.push(Finding::from_error(Severity::Problem, &e));
+                break;
+            }
+        };
+        facts.txns += 1;
+        let z = entry.zxid();
+        if !entry.checksum_ok() {
+            r.push(
+                Finding::new(
+                    Severity::Problem,
+                    format!(
+                        "checksum error: Adler32 mismatch: stored 0x{:08x}, computed 0x{:08x} (ZooKeeper refuses to start on this log; `zkTxnLogToolkit.sh -r` rewrites the checksum if the payload is known to be good)",
+                        entry.stored_checksum(),
+                        adler32(entry.payload())
+                    ),
+                )
+                .at(entry.offset())
+                .zxid(Some(z)),
+            );
+        }
+        match entry.record() {
+            Ok(rec) => {
+                if rec.digest.is_some() {
+                    digests += 1;
+                }
+            }
+            Err(e) => r.push(Finding::from_error(Severity::Problem, &e).zxid(Some(z))),
+        }
+        if facts.first.is_none() {
+            facts.first = Some(z);
+        }
+        if let Some(p) = prev {
+            if z <= p {
+                r.push(
+                    Finding::new(Severity::Problem, format!("zxid {z} is not greater than the previous zxid {p}"))
+                        .at(entry.offset())
+                        .zxid(Some(z)),
+                );
+            } else if z.epoch() == p.epoch() && z.0 != p.0 + 1 {
+                r.push(
+                    Finding::new(
+                        Severity::Problem,
+                        format!("zxid gap: {p} is followed by {z} ({} txns missing)", z.0 - p.0 - 1),
+                    )
+                    .at(entry.offset())
+                    .zxid(Some(z)),
+                );
+            }
+        }
+        prev = Some(z);
+        facts.last = Some(z);
+    }
+    if let Some(end) = src.end() {
+        match end.reason {
+            EndReason::Eof | EndReason::ZeroPadding => {
+                if end.trailing_nonzero > 0 {
+                    r.push(
+                        Finding::new(
+                            Severity::Problem,
+                            format!(
+                                "{} non-zero bytes after the end of the log ({}): ZooKeeper ignores everything after a zero length",
+                                end.trailing_nonzero,
+                                end.describe()
+                            ),
+                        )
+                        .at(end.offset),
+                    );
+                }
+            }
+            EndReason::Torn => r.push(
+                Finding::new(
+                    Severity::Problem,
+                    format!(
+                        "torn final entry: the log is cut inside an entry ({}); ZooKeeper drops it silently",
+                        end.describe()
+                    ),
+                )
+                .at(end.offset),
+            ),
+            EndReason::PartialRecord { found } => r.push(
+                Finding::new(
+                    Severity::Problem,
+                    format!(
+                        "partial final entry: end-of-record byte 0x{found:02x} instead of 0x42 ({}); ZooKeeper logs \"Last transaction was partial\" and stops reading this file",
+                        end.describe()
+                    ),
+                )
+                .at(end.offset),
+            ),
+        }
+        r.summary = format!(
+            "{} txns{}, {}",
+            facts.txns,
+            match (facts.first, facts.last) {
+                (Some(a), Some(b)) => format!(" {a}..{b}"),
+                _ => String::new(),
+            },
+            end.describe()
+        );
+    } else {
+        r.summary = format!("{} txns read before the error", facts.txns);
+    }
+    if let (Some(name), Some(first)) = (name_of(path), facts.first) {
+        if name.kind == FileNameKind::Log && name.zxid != first {
+            r.push(Finding::new(
+                Severity::Warning,
+                format!(
+                    "the file name says zxid {} but the first txn is {first}: ZooKeeper chooses logs by name, so it may pick or skip this file wrongly",
+                    name.zxid
+                ),
+            ));
+        }
+    }
+    if facts.txns > 0 {
+        r.push(Finding::new(
+            Severity::Note,
+            format!(
+                "{digests} of {} txns carry a TxnDigest; txn digests are checked only when verifying a data dir (they need the tree)",
+                facts.txns
+            ),
+        ));
+    }
+    r
+}
+
+fn verify_snapshot(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report {
+    let mut r = Report::new(shown, "snapshot");
+    let mut src = match SnapSource::from_slice(bytes, limits) {
+        Ok(s) => s,
+        Err(e) => {
+            r.push(Finding::from_error(Severity::Problem, &e));
+            return r;
+        }
+    };
+    let compression = src.compression();
+    let mut complete = false;
+    let mut max_offset = 0u64;
+    loop {
+        match src.next_item() {
+            Ok(Some(item)) => {
+                max_offset = item.offset;
+                if let SnapshotItem::Header(h) = item.value {
+                    if h.version != 2 {
+                        r.push(Finding::new(Severity::Warning, format!("header version {} (ZooKeeper writes 2)", h.version)).at(0));
+                    }
+                }
+            }
+            Ok(None) => {
+                complete = true;
+                break;
+            }
+            Err(e) => {
+                r.push(Finding::from_error(Severity::Problem, &e));
+                break;
+            }
+        }
+    }
+    let _ = max_offset;
+    let s = src.summary();
+    let name = name_of(path);
+    let name_zxid = name.map(|n| n.zxid);
+    if complete {
+        match s.digest_check(name_zxid) {
+            DigestCheck::Absent => r.push(Finding::new(Severity::Note, "no digest section (written by ZooKeeper 3.5 or older, or digests disabled)")),
+            DigestCheck::Empty => r.push(Finding::new(Severity::Note, "the digest section holds the empty digest (zxid 0): ZooKeeper ignores it")),
+            DigestCheck::NotComparable => r.push(Finding::new(
+                Severity::Note,
+                format!(
+                    "fuzzy snapshot: digest taken at zxid {} (file name {}): not comparable without replaying logs (verify the data dir to check it)",
+                    s.digest.map_or(Zxid(0), |d| d.zxid),
+                    name_zxid.map_or_else(|| "unknown".to_string(), |z| z.to_string())
+                ),
+            )),
+            DigestCheck::Match => r.push(Finding::new(Severity::Note, "digest matches the tree")),
+            DigestCheck::Mismatch { stored, computed } => r.push(Finding::new(
+                Severity::Problem,
+                format!(
+                    "tree digest mismatch: stored {}, computed {} (ZooKeeper logs a digest mismatch and carries on)",
+                    hex64(stored),
+                    hex64(computed)
+                ),
+            )),
+        }
+    }
+    if let Some(n) = name {
+        let expected = match compression {
+            zkformat::compression::Compression::None => NameCompression::None,
+            zkformat::compression::Compression::Gzip => NameCompression::Gzip,
+            zkformat::compression::Compression::Snappy => NameCompression::Snappy,
+        };
+        if n.kind != FileNameKind::Snapshot(expected) && matches!(n.kind, FileNameKind::Snapshot(_)) {
+            r.push(Finding::new(
+                Severity::Problem,
+                format!(
+                    "the content is {} but the file name implies another compression: ZooKeeper picks the decompressor by name and cannot read it",
+                    super::render::compression_name(compression)
+                ),
+            ));
+        }
+    }
+    r.summary = format!(
+        "{} nodes, {} sessions, {} ACL entries, {} seals{}",
+        s.nodes,
+        s.sessions,
+        s.acl_entries,
+        s.seals,
+        if complete { "" } else { " (incomplete)" }
+    );
+    r
+}
+
+/// Verifies a data dir: the restore ZooKeeper would do.
+pub fn verify_datadir(path: &Path, limits: Limits, file_reports: &[Report]) -> Report {
+    let shown = path.display().to_string();
+    let mut r = Report::new(&shown, "data dir");
+    let dd = match DataDir::scan(path) {
+        Ok(d) => d,
+        Err(e) => {
+            r.push(Finding::new(Severity::Unreadable, format!("cannot list: {e}")));
+            return r;
+        }
+    };
+    if dd.snapshots.is_empty() && dd.logs.is_empty() {
+        r.push(Finding::new(
+            Severity::Note,
+            "no snapshot and no log: ZooKeeper would start an empty tree (writing snapshot.0)",
+        ));
+        r.summary = "empty".to_string();
+        return r;
+    }
+    let replay = match zkformat::tree::replay_datadir(&dd, None, limits) {
+        Ok(rp) => rp,
+        Err(fe) => {
+            r.push(Finding {
+                severity: Severity::Problem,
+                message: format!(
+                    "not restorable: ZooKeeper would fail at {}: {} ({})",
+                    fe.path.display(),
+                    zk_error_message(&fe.error),
+                    fe.error.hint()
+                ),
+                offset: Some(fe.error.offset()),
+                zxid: fe.error.zxid(),
+            });
+            r.summary = "not restorable".to_string();
+            return r;
+        }
+    };
+    for rej in &replay.rejected_snapshots {
+        r.push(Finding {
+            severity: Severity::Warning,
+            message: format!(
+                "ZooKeeper would skip {}: {}",
+                rej.path.display(),
+                zk_error_message(&rej.error)
+            ),
+            offset: Some(rej.error.offset()),
+            zxid: rej.error.zxid(),
+        });
+    }
+    let valid_by_check: Vec<&Path> = dd.snapshot_candidates().iter().map(|f| f.path.as_path()).collect();
+    for s in &dd.snapshots {
+        if !valid_by_check.contains(&s.path.as_path()) {
+            r.push(Finding::new(
+                Severity::Warning,
+                format!(
+                    "ZooKeeper would not consider {}: it fails the cheap validity check (does not end in the \"/\" seal terminator)",
+                    s.path.display()
+                ),
+            ));
+        }
+    }
+    match &replay.snapshot {
+        None if !dd.logs.is_empty() => r.push(Finding::new(
+            Severity::Problem,
+            "no usable snapshot but there are logs: ZooKeeper 3.5.3+ refuses to start (\"No snapshot found, but there are log entries\") unless zookeeper.snapshot.trust.empty=true",
+        )),
+        _ => {}
+    }
+    // Continuity of the replayed txns, from the per-file reports.
+    let mut expected = Zxid(replay.snapshot_zxid.0 + 1);
+    let mut last_applied = replay.snapshot_zxid;
+    for log in dd.logs_after(replay.snapshot_zxid) {
+        let bytes = match FileBytes::open(&log.path) {
+            Ok(b) => b,
+            Err(_) => continue,
+        };
+        let Ok((_, mut src)) = LogSource::from_slice(&bytes, limits) else {
+            continue;
+        };
+        let mut stop = false;
+        while let Ok(Some(e)) = src.next_entry() {
+            let z = e.zxid();
+            if z <= replay.snapshot_zxid || z < expected {
+                continue;
+            }
+            if z != expected && !(z.epoch() > last_applied.epoch()) {
+                r.push(
+                    Finding::new(
+                        Severity::Problem,
+                        format!(
+                            "replay gap: after {last_applied} the next txn is {z} in {}: {} txns are missing",
+                            log.path.display(),
+                            z.0 - expected.0
+                        ),
+                    )
+                    .zxid(Some(z)),
+                );
+                stop = true;
+            }
+            last_applied = z;
+            expected = Zxid(z.0 + 1);
+            if stop {
+                break;
+            }
+        }
+        if stop {
+            break;
+        }
+    }
+    let logs: Vec<String> = replay
+        .logs
+        .iter()
+        .map(|(p, _)| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        .collect();
+    let snap_name = replay
+        .snapshot
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map_or_else(|| "the empty tree".to_string(), |n| n.to_string_lossy().into_owned());
+    r.summary = format!(
+        "restorable from {snap_name}{} to zxid {} ({} txns replayed, {} nodes, {} sessions)",
+        if logs.is_empty() {
+            String::new()
+        } else {
+            format!(" + {}", logs.join(", "))
+        },
+        replay.tree.last_zxid,
+        replay.tree.stats.txns,
+        replay.tree.len(),
+        replay.tree.sessions.len()
+    );
+    for l in &dd.logs {
+        if !replay.logs.iter().any(|(p, _)| p == &l.path) && l.zxid() <= replay.snapshot_zxid {
+            continue;
+        }
+        if !replay.logs.iter().any(|(p, _)| p == &l.path) {
+            r.push(Finding::new(
+                Severity::Note,
+                format!("{} is not read by the restore", l.path.display()),
+            ));
+        }
+    }
+    // TxnDigests and the fuzzy snapshot's digest.
+    let stats = replay.tree.stats;
+    if replay.tree.check_digests {
+        if stats.digest_mismatches > 0 {
+            r.push(
+                Finding::new(
+                    Severity::Problem,
+                    format!(
+                        "{} of {} TxnDigests do not match the replayed tree (first at {})",
+                        stats.digest_mismatches,
+                        stats.digests_checked,
+                        stats.first_digest_mismatch.map_or_else(|| "?".to_string(), |z| z.to_string())
+                    ),
+                )
+                .zxid(stats.first_digest_mismatch),
+            );
+        } else {
+            r.push(Finding::new(
+                Severity::Note,
+                format!("{} TxnDigests checked against the replayed tree: all match", stats.digests_checked),
+            ));
+        }
+    } else if let Some(summary) = replay.snapshot_summary {
+        match summary.digest_check(Some(replay.snapshot_zxid)) {
+            DigestCheck::NotComparable => {
+                if let Some(d) = summary.digest {
+                    check_fuzzy_digest(&mut r, &dd, d, limits);
+                }
+                r.push(Finding::new(
+                    Severity::Note,
+                    "TxnDigests not checked: the snapshot is fuzzy, so the replayed tree is only known to be exact at its digest's zxid",
+                ));
+            }
+            _ => r.push(Finding::new(
+                Severity::Note,
+                "TxnDigests not checked: the snapshot has no digest to anchor the tree",
+            )),
+        }
+    }
+    let _ = file_reports;
+    r
+}
+
+fn check_fuzzy_digest(r: &mut Report, dd: &DataDir, d: zkformat::snapshot::ZxidDigest, limits: Limits) {
+    match zkformat::tree::replay_datadir(dd, Some(d.zxid), limits) {
+        Ok(rp) if rp.tree.last_zxid == d.zxid => {
+            let computed = rp.tree.digest().value();
+            if computed == d.digest {
+                r.push(Finding::new(
+                    Severity::Note,
+                    format!("fuzzy snapshot digest checked by replaying to {}: matches", d.zxid),
+                ));
+            } else {
+                r.push(
+                    Finding::new(
+                        Severity::Problem,
+                        format!(
+                            "fuzzy snapshot digest: replaying to {} gives {}, the snapshot stores {}",
+                            d.zxid,
+                            hex64(computed),
+                            hex64(d.digest)
+                        ),
+                    )
+                    .zxid(Some(d.zxid)),
+                );
+            }
+        }
+        Ok(rp) => r.push(Finding::new(
+            Severity::Warning,
+            format!(
+                "fuzzy snapshot digest at {} not checked: the logs reach only {}",
+                d.zxid, rp.tree.last_zxid
+            ),
+        )),
+        Err(e) => r.push(Finding::new(
+            Severity::Warning,
+            format!("fuzzy snapshot digest not checked: {e}"),
+        )),
+    }
+}
+
+/// What to verify: the files of every argument (data dirs expanded) and the data dirs.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Files, in argument order.
+    pub files: Vec<PathBuf>,
+    /// Data dirs, in argument order.
+    pub dirs: Vec<PathBuf>,
+    /// Arguments that do not exist.
+    pub missing: Vec<String>,
+}
+
+/// Expands the arguments.
+pub fn plan(paths: &[String]) -> Plan {
+    let mut p = Plan::default();
+    for a in paths {
+        let path = PathBuf::from(a);
+        if path.is_dir() {
+            match DataDir::scan(&path) {
+                Ok(dd) => {
+                    let mut files: Vec<PathBuf> = dd.logs.iter().map(|f| f.path.clone()).collect();
+                    files.extend(dd.snapshots.iter().rev().map(|f| f.path.clone()));
+                    files.sort();
+                    p.files.extend(files);
+                    p.dirs.push(path);
+                }
+                Err(_) => p.dirs.push(path),
+            }
+        } else if path.exists() {
+            p.files.push(path);
+        } else {
+            p.missing.push(a.clone());
+        }
+    }
+    p
+}
+
+/// Runs verification and renders the reports. Returns the exit code.
+///
+/// # Errors
+/// Output errors.
+pub fn run(paths: &[String], limits: Limits, json: bool, out: &mut dyn Write) -> io::Result<u8> {
+    let plan = plan(paths);
+    let mut reports: Vec<Report> = plan.files.par_iter().map(|f| verify_file(f, limits)).collect();
+    let dir_reports: Vec<Report> = plan
+        .dirs
+        .par_iter()
+        .map(|d| verify_datadir(d, limits, &[]))
+        .collect();
+    for m in &plan.missing {
+        let mut r = Report::new(m, "file");
+        r.push(Finding::new(Severity::Unreadable, "no such file or directory"));
+        reports.push(r);
+    }
+    reports.extend(dir_reports);
+    render(&reports, json, out)?;
+    let worst = reports.iter().filter_map(Report::worst).min();
+    Ok(match worst {
+        None => EXIT_OK,
+        Some(Severity::Unreadable) => EXIT_ERROR,
+        Some(_) => EXIT_PROBLEMS,
+    })
+}
+
+/// Renders reports as text or JSON Lines.
+///
+/// # Errors
+/// Output errors.
+pub fn render(reports: &[Report], json: bool, out: &mut dyn Write) -> io::Result<()> {
+    let mut problems = 0usize;
+    for r in reports {
+        problems += r.findings.iter().filter(|f| f.severity <= Severity::Problem).count();
+        if json {
+            for f in &r.findings {
+                let mut o = Obj::kind("finding");
+                o.str("file", &r.path)
+                    .str("severity", f.severity.name())
+                    .str("message", &f.message)
+                    .opt_int("offset", f.offset.map(|v| v as i64))
+                    .opt_str("zxid", f.zxid.map(|z| hex64(z.0)).as_deref());
+                o.line(out)?;
+            }
+            let mut o = Obj::kind("verified");
+            o.str("file", &r.path)
+                .str("what", &r.what)
+                .str("status", r.status())
+                .str("summary", &r.summary)
+                .int(
+                    "problems",
+                    r.findings.iter().filter(|f| f.severity <= Severity::Problem).count() as u64,
+                );
+            o.line(out)?;
+        } else {
+            writeln!(out, "{}: {} [{}] {}", r.path, r.what, r.status().to_uppercase(), r.summary)?;
+            for f in &r.findings {
+                let mut loc = Vec::new();
+                if let Some(o) = f.offset {
+                    loc.push(format!("offset {o}"));
+                }
+                if let Some(z) = f.zxid {
+                    loc.push(format!("zxid {z}"));
+                }
+                let loc = if loc.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {}", loc.join(", "))
+                };
+                writeln!(out, "  {}{loc}: {}", f.severity.name(), f.message)?;
+            }
+        }
+    }
+    if !json {
+        writeln!(
+            out,
+            "{} inputs verified, {} problems.",
+            reports.len(),
+            problems
+        )?;
+    }
+    let _ = path_str(b"");
+    Ok(())
+}

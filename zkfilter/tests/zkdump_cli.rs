@@ -1,0 +1,190 @@
+//! CLI conventions of `zkdump`: clap definition, exit codes, stdin, broken pipes, filters, and the
+//! upstream fixtures' expectations (ZooKeeper's own tests: InvalidSnapshotTest, TxnLogToolkitTest).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use clap::CommandFactory;
+use zkfilter::dump::args::Cli;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("root").to_path_buf()
+}
+
+fn zkdump(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zkdump"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run zkdump");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const INVALIDSNAP: &str = "testdata/upstream/invalidsnap/version-2";
+
+fn have_upstream() -> bool {
+    root().join(INVALIDSNAP).is_dir()
+}
+
+fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+}
+
+fn end_line(s: &str) -> serde_json::Value {
+    json_lines(s).into_iter().last().expect("an end line")
+}
+
+#[test]
+fn verify_cli() {
+    Cli::command().debug_assert();
+}
+
+#[test]
+fn upstream_counts() {
+    if !have_upstream() {
+        panic!("testdata/upstream is missing");
+    }
+    for (file, key, n) in [
+        ("log.1", "txns", 627),
+        ("log.274", "txns", 967),
+        ("log.63b", "txns", 517),
+        ("snapshot.272", "nodes", 628),
+        ("snapshot.273", "nodes", 629),
+        ("snapshot.639", "nodes", 1595),
+    ] {
+        let path = format!("{INVALIDSNAP}/{file}");
+        let (code, out, err) = zkdump(&["--json", &path]);
+        assert_eq!(code, 0, "{file}: {err}");
+        let end = end_line(&out);
+        assert_eq!(end["kind"], "end");
+        assert_eq!(end[key], n, "{file}");
+        let kind = if key == "txns" { "txn" } else { "node" };
+        assert_eq!(json_lines(&out).iter().filter(|v| v["kind"] == kind).count(), n as usize, "{file}");
+    }
+}
+
+#[test]
+fn upstream_log42_checksum_error() {
+    let path = format!("{INVALIDSNAP}/log.42");
+    let (code, out, _) = zkdump(&["verify", &path]);
+    assert_eq!(code, 1, "{out}");
+    let line = out.lines().find(|l| l.contains("checksum error")).expect("a checksum error line");
+    assert!(line.contains("offset 61"), "{line}");
+    assert!(line.contains("zxid 0x8800000002"), "{line}");
+    // The dump shows it as TxnLogToolkit does, and goes on.
+    let (code, out, _) = zkdump(&[&path]);
+    assert_eq!(code, 0);
+    assert!(out.lines().any(|l| l.starts_with("CRC ERROR - ") && l.contains("zxid 0x8800000002")), "{out}");
+    let (_, out, _) = zkdump(&["--json", &path]);
+    let bad: Vec<_> = json_lines(&out).into_iter().filter(|v| v["checksumOk"] == false).collect();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0]["zxid"], "0x8800000002");
+    assert_eq!(bad[0]["offset"], 61);
+}
+
+#[test]
+fn upstream_snapshot_83f_unreasonable_length() {
+    let path = format!("{INVALIDSNAP}/snapshot.83f");
+    let (code, _, err) = zkdump(&[&path]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unreasonable length 977468229"), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("snapshot.83f"), "{err}");
+    let (code, out, _) = zkdump(&["verify", &path]);
+    assert_eq!(code, 1);
+    assert!(out.contains("unreasonable length 977468229"), "{out}");
+    // The data dir is still restorable: ZooKeeper skips 83f and uses 639 (InvalidSnapshotTest).
+    let (code, out, _) = zkdump(&["verify", "testdata/upstream/invalidsnap"]);
+    assert_eq!(code, 1, "log.42 and snapshot.83f are problems: {out}");
+    assert!(out.contains("restorable from snapshot.639"), "{out}");
+}
+
+#[test]
+fn exit_codes_and_errors() {
+    let (code, _, err) = zkdump(&["no/such/file"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: no/such/file: "), "{err}");
+    let (code, _, _) = zkdump(&["--op", "nope", &format!("{INVALIDSNAP}/log.1")]);
+    assert_eq!(code, 2);
+    let (code, _, _) = zkdump(&["verify"]);
+    assert_eq!(code, 2, "usage error");
+    let (code, _, err) = zkdump(&["Cargo.toml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a ZooKeeper txn log or snapshot"), "{err}");
+}
+
+#[test]
+fn stdin_matches_file() {
+    for file in ["log.274", "snapshot.639"] {
+        let path = root().join(INVALIDSNAP).join(file);
+        let (_, from_file, _) = zkdump(&[path.to_str().expect("path")]);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zkdump"))
+            .arg("-")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let bytes = std::fs::read(&path).expect("read");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&bytes);
+        });
+        let out = child.wait_with_output().expect("wait");
+        writer.join().expect("writer");
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), from_file, "{file}");
+    }
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    let path = root().join(INVALIDSNAP).join("snapshot.639");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkdump"))
+        .args(["--json", path.to_str().expect("path")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut buf = [0u8; 100];
+    stdout.read_exact(&mut buf).expect("first bytes");
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn filters() {
+    let log = format!("{INVALIDSNAP}/log.63b");
+    let (_, out, _) = zkdump(&["--json", "--from-zxid", "0x834", "--to-zxid", "0x835", &log]);
+    let txns: Vec<_> = json_lines(&out).into_iter().filter(|v| v["kind"] == "txn").collect();
+    assert_eq!(txns.len(), 2);
+    assert_eq!(txns[0]["path"], "/9/9/8");
+    let (_, out, _) = zkdump(&["--json", "--path-prefix", "/9/9/", &log]);
+    for v in json_lines(&out).into_iter().filter(|v| v["kind"] == "txn") {
+        assert!(v["path"].as_str().expect("path").starts_with("/9/9/"), "{v}");
+    }
+    let (_, out, _) = zkdump(&["--json", "--op", "createSession", &format!("{INVALIDSNAP}/log.1")]);
+    assert_eq!(json_lines(&out).into_iter().filter(|v| v["kind"] == "txn").count(), 1);
+    let snap = format!("{INVALIDSNAP}/snapshot.639");
+    let (_, out, _) = zkdump(&["--json", "--data", "--path-prefix", "/zookeeper", &snap]);
+    let nodes: Vec<_> = json_lines(&out).into_iter().filter(|v| v["kind"] == "node").collect();
+    assert!(nodes.iter().all(|v| v["path"].as_str().expect("path").starts_with("/zookeeper")));
+    assert!(nodes.iter().all(|v| v.get("data").is_some()));
+}
+
+#[test]
+fn num_children_counts() {
+    let (_, out, _) = zkdump(&["--json", "testdata/upstream/buffersize/snapshot/version-2/snapshot.2"]);
+    let root_node = json_lines(&out)
+        .into_iter()
+        .find(|v| v["kind"] == "node" && v["path"] == "/")
+        .expect("root");
+    assert_eq!(root_node["numChildren"], 2);
+}
