@@ -56,7 +56,8 @@ fi
 
 # ---------------------------------------------------------------- other ZooKeeper versions
 # Use the same Debian mirror host as the machine's own apt sources.
-mirror="$( { grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+mirror="$( { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+          | grep -v '^[[:space:]]*#' | grep -oE 'https?://[^ ]+/debian/?( |$)' \
           | grep -v -- '-security' | head -n1 | tr -d ' '; } || true)"
 mirror="${mirror%/}"
 [ -n "$mirror" ] || mirror="http://deb.debian.org/debian"
@@ -94,7 +95,7 @@ SRC
         apt-get "${opts[@]}" download "${pkgs[@]}"
         for d in ./*.deb; do dpkg -x "$d" "$dest"; done
         # remember what we got
-        for d in ./*.deb; do dpkg-deb -f "$d" Package Version | paste -sd' '; done > "$dest/PACKAGES"
+        for d in ./*.deb; do dpkg-deb --show --showformat='${Package} ${Version}\n' "$d"; done > "$dest/PACKAGES"
     )
     local jar
     jar="$(ls "$dest"/usr/share/java/zookeeper-3*.jar 2>/dev/null | grep -v -- '-tests' | head -n1 || true)"
@@ -114,6 +115,7 @@ sysjar="$(readlink -f /usr/share/java/zookeeper.jar)"
 ln -sfn "$sysjar" "$ZK/3.8/zookeeper.jar"
 ln -sfn /usr/share/zookeeper "$ZK/3.8/share" 2>/dev/null || true
 dpkg-query -W -f='${Package} ${Version}\n' zookeeper libzookeeper-java > "$ZK/3.8/PACKAGES"
-basename "$sysjar" > "$ZK/3.8/.complete"
+sysver="$(dpkg-query -W -f='${Version}' libzookeeper-java)"
+echo "zookeeper-${sysver%%-*}.jar" > "$ZK/3.8/.complete"
 
 log "done: $(for v in 3.4 3.8 3.9; do printf '%s=%s ' "$v" "$(cat "$ZK/$v/.complete")"; done)"

@@ -71,6 +71,8 @@ def java_build(version: str) -> Path:
     if version in _java_builds:
         return _java_builds[version]
     out = Path(tempfile.mkdtemp(prefix=f"zkops-{version}-"))
+    import atexit
+    atexit.register(shutil.rmtree, out, True)
     subprocess.run(["javac", "-nowarn", "-d", str(out), "-cp", zh.classpath(version),
                     str(HERE / "ZkOps.java")], check=True)
     _java_builds[version] = out
@@ -237,10 +239,56 @@ _OP_RE = re.compile(r" zxid (0x[0-9a-f]+) (\S+)")
 _SNAP_ZXID_RE = re.compile(r"^\s*[cmp]Zxid = (0x[0-9a-f]+)", re.M)
 
 
+# Op codes as named by ZooKeeper's Request.op2String / TxnLogToolkit.
+OP_NAMES = {1: "create", 2: "delete", 5: "setData", 7: "setACL", 13: "check", 14: "multi",
+            15: "create2", 16: "reconfig", 19: "createContainer", 20: "deleteContainer",
+            21: "createTTL", -1: "error", -10: "createSession", -11: "closeSession"}
+
+
+def scan_log(path: Path) -> dict:
+    """Independent minimal walk over a txn log: checksums, op types incl. multi sub-ops.
+
+    Used only to report coverage (ZooKeeper's TxnLogToolkit is the verifier).
+    """
+    import struct
+    import zlib
+    b = path.read_bytes()
+    magic, ver, _dbid = struct.unpack(">iiq", b[:16])
+    pos, top, sub = 16, collections.Counter(), collections.Counter()
+    crc_ok = True
+    while pos + 12 <= len(b):
+        crc, ln = struct.unpack(">qi", b[pos:pos + 12])
+        if ln == 0 and crc == 0:
+            break
+        payload = b[pos + 12:pos + 12 + ln]
+        if (zlib.adler32(payload) & 0xffffffff) != crc:
+            crc_ok = False
+        typ = struct.unpack(">i", payload[28:32])[0]
+        top[OP_NAMES.get(typ, str(typ))] += 1
+        if typ == 14:
+            q = 32
+            (n,) = struct.unpack(">i", payload[q:q + 4])
+            q += 4
+            for _ in range(max(n, 0)):
+                st, dl = struct.unpack(">ii", payload[q:q + 8])
+                q += 8 + max(dl, 0)
+                sub[OP_NAMES.get(st, str(st))] += 1
+        pos += 12 + ln + 1   # trailing 'B'
+    return {"magic_ok": magic == 0x5a4b4c47 and ver == 2, "crc_ok": crc_ok,
+            "ops_decoded": dict(sorted(top.items())), "multi_sub_ops": dict(sorted(sub.items()))}
+
+
 def verify_dir(version: str, d: Path) -> dict:
     """Run TxnLogToolkit / SnapshotFormatter on every file; return per-file facts."""
     facts = {}
-    for f in sorted(d.iterdir(), key=lambda p: p.name):
+    def order(p: Path):
+        parts = p.name.split(".")
+        try:
+            return (0 if parts[0] == "log" else 1, int(parts[1], 16), p.name)
+        except (IndexError, ValueError):
+            return (2, 0, p.name)
+
+    for f in sorted(d.iterdir(), key=order):
         info: dict = {"bytes": f.stat().st_size}
         if f.name.startswith("log."):
             r = zh.java_tool(version, "org.apache.zookeeper.server.persistence.TxnLogToolkit",
@@ -251,6 +299,7 @@ def verify_dir(version: str, d: Path) -> dict:
             info.update(tool="TxnLogToolkit -d", ok=ok, txns=sum(ops.values()), ops=dict(sorted(ops.items())))
             if zx:
                 info["zxids"] = [hex(min(zx)), hex(max(zx))]
+            info.update(scan_log(f))
             if not ok:
                 raise RuntimeError(f"TxnLogToolkit failed on {f}:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
         elif f.name.startswith("snapshot."):
@@ -597,8 +646,8 @@ def sc_fuzzy(run: Run) -> None:
     run.sessions[hex(a.client_id[0])] = "control client: open at shutdown"
     a.ensure_path("/fuzzy")
     workers = 4
-    per_worker = 250
-    keys = 100
+    per_worker = 200
+    keys = 60
     clients = [kazoo_client(srv, auth=False) for _ in range(workers)]
     errors = []
 
@@ -667,6 +716,9 @@ def sc_reconfig(run: Run) -> None:
     run.extra["config_after_remove"] = data.decode()
     run.step(srv, "reconfig: removed server 2")
     a.create("/after-reconfig", b"z")
+    for i in range(24):
+        a.create(f"/after-reconfig/n{i:02d}", b"%d" % i)
+    run.step(srv, "24 creates after the reconfigs (crosses a snapshot)")
     run.capture_and_stop(srv)
 
 
@@ -703,12 +755,169 @@ SCENARIOS = {
     "fuzzy": (sc_fuzzy, ("3.4", "3.8", "3.9"), {"snap_count": 150},
               "4 concurrent async writers, snapCount 150: snapshots written while writes are in flight"),
     "reconfig": (sc_reconfig, ("3.8", "3.9"),
-                 {"quorum": True,
+                 {"quorum": True, "snap_count": 16,
                   "jvm_flags": ["-Dzookeeper.DigestAuthenticationProvider.superDigest="
                                 + make_digest_acl_credential("super", SUPER_PW)]},
                  "1-member ensemble (QuorumPeerMain, standaloneEnabled=false, reconfigEnabled=true): "
                  "reconfig adding then removing an observer; epoch files"),
 }
+
+# ---------------------------------------------------------------------------- README
+README_HEAD = """\
+# Test data
+
+All data below `zk-3.4/`, `zk-3.8/` and `zk-3.9/` was written by real Apache ZooKeeper
+servers (Debian builds) driven by `generate/generate.py`; nothing was edited by hand.
+`upstream/` holds unmodified fixtures from the Apache ZooKeeper repository (see
+`upstream/NOTICE.md` and `upstream/MANIFEST.md`).
+
+## Layout
+
+    zk-<version>/<scenario>/
+        version-2/            the server's data dir contents (point a server's dataDir at <scenario>/)
+            log.<zxid>        txn logs (pre-allocated with zookeeper.preAllocSize=8 KiB, zero padded)
+            snapshot.<zxid>[.gz|.snappy]
+            acceptedEpoch, currentEpoch   (quorum mode only: `reconfig`)
+        myid                  (quorum mode only)
+        expected-tree.json    every znode as served through kazoo just before shutdown:
+                              path, data (base64, null = null data), ACLs, full Stat
+        scenario.json         version, flags, steps with the zxid after each, sessions
+                              (closed / expired / open at shutdown), and per-file facts
+                              from ZooKeeper's own tools (op counts, zxid range, node count,
+                              whether a snapshot is fuzzy)
+
+Conventions used by every scenario: standalone `ZooKeeperServerMain` (except `reconfig`),
+`tickTime=1000`, `maxSessionTimeout=20000`, `-Dzookeeper.preAllocSize=8`, a small
+`-Dzookeeper.snapCount` (so there are several snapshots and log roll-overs), clients on
+127.0.0.1. The final shutdown is a SIGTERM with the tree-capture session (and usually
+others) still open, so the last log ends with sessions that are open in the data dir.
+A 3.5+ server writes `snapshot.<zxid>` at start-up; 3.4 does not.
+
+"fuzzy" below = the snapshot contains a node whose czxid/mzxid/pzxid is greater than the
+zxid in the snapshot's file name (a snapshot written while writes were in flight). Deletes
+during a snapshot are not detected by this check.
+
+## Versions
+
+| dir | ZooKeeper | Debian package |
+|---|---|---|
+{versions}
+
+## Regenerating
+
+    bash scripts/install-deps.sh                      # ZooKeeper 3.4/3.8/3.9, kazoo
+    python3 testdata/generate/generate.py --all       # everything (a few minutes)
+    python3 testdata/generate/generate.py --version 3.9 --out testdata/zk-3.9 --scenario basic
+
+Re-running overwrites the scenario folders; timestamps, session ids and random data change
+every time, so regenerated files differ byte-wise from the committed ones.
+Every file is checked with `TxnLogToolkit -d` and `SnapshotFormatter` during generation;
+generation fails if either tool fails. Two more checks over the committed files:
+
+    python3 testdata/generate/generate.py --reverify       # re-run the tools, refresh facts + this README
+    python3 testdata/generate/generate.py --check-restore  # start each version on a copy of each data
+                                                           # dir, compare the tree with expected-tree.json
+
+"""
+
+
+def write_readme(testdata: Path) -> Path:
+    metas = []
+    for sj in sorted(testdata.glob("zk-*/*/scenario.json")):
+        metas.append((sj.parent, json.loads(sj.read_text())))
+    versions = []
+    for v in zh.VERSIONS:
+        if (testdata / f"zk-{v}").exists():
+            versions.append(f"| `zk-{v}/` | {zh.exact_version(v).split('-')[0]} | "
+                            f"libzookeeper-java {zh.exact_version(v)} |")
+    out = [README_HEAD.replace("{versions}", "\n".join(versions))]
+    out.append("## Op coverage (txn types in the logs, counted over all scenarios)\n")
+    out.append("| version | top-level txn types | inside multi | fuzzy snapshots |\n|---|---|---|---:|")
+    for v in zh.VERSIONS:
+        top, sub, fz = collections.Counter(), collections.Counter(), 0
+        for d, m in metas:
+            if m["zookeeper_version"] != v:
+                continue
+            for info in m["files"].values():
+                top.update(info.get("ops_decoded", {}))
+                sub.update(info.get("multi_sub_ops", {}))
+                fz += bool(info.get("fuzzy"))
+        if top:
+            out.append(f"| {v} | " + ", ".join(f"{k} {n}" for k, n in sorted(top.items())) + " | "
+                       + ", ".join(f"{k} {n}" for k, n in sorted(sub.items())) + f" | {fz} |")
+    out.append("\n## Scenarios and files\n")
+    by_name: dict[str, list] = collections.defaultdict(list)
+    for d, m in metas:
+        by_name[m["scenario"]].append((d, m))
+    for name in SCENARIOS:
+        if name not in by_name:
+            continue
+        first = by_name[name][0][1]
+        out.append(f"\n### `{name}`\n\n{first['description']}.\n")
+        for d, m in by_name[name]:
+            rel = d.relative_to(testdata)
+            srv = m["server"]
+            rel_v = m["debian_package"].split()[-1].split("-")[0]
+            out.append(f"\n#### `{rel}/` — ZooKeeper {rel_v} ({m['debian_package']}), "
+                       f"generated {m['generated']}\n")
+            out.append(f"* server: {srv['main']}; JVM flags `{' '.join(srv['jvm_flags'])}`"
+                       + (f"; zoo.cfg extra {srv['config_extra']}" if srv['config_extra'] else "")
+                       + f"; started {srv['starts']}x")
+            out.append(f"* command: `{m['command']}`")
+            out.append("* steps (zxid after each):")
+            for st in m["steps"]:
+                out.append(f"  * {st['what']} → `{st['zxid_after']}`")
+            out.append("* sessions:")
+            for sid, what in m["sessions"].items():
+                out.append(f"  * `{sid}`: {what}")
+            out.append("\n| file | bytes | contents (TxnLogToolkit / SnapshotFormatter ran cleanly) |\n|---|---:|---|")
+            for fname, info in m["files"].items():
+                if "ops" in info:
+                    ops = ", ".join(f"{k} {v}" for k, v in info.get("ops_decoded", info["ops"]).items())
+                    if info.get("multi_sub_ops"):
+                        ops += " (multi sub-ops: " + ", ".join(
+                            f"{k} {v}" for k, v in info["multi_sub_ops"].items()) + ")"
+                    z = "–".join(info.get("zxids", []))
+                    desc = f"{info['txns']} txns {z}: {ops}"
+                elif "nodes" in info:
+                    desc = f"{info['nodes']} nodes, max node zxid {info['max_node_zxid']}" + \
+                        (" (**fuzzy**)" if info.get("fuzzy") else "")
+                else:
+                    desc = "epoch file"
+                out.append(f"| `version-2/{fname}` | {info['bytes']} | {desc} |")
+            out.append("")
+    path = testdata / "README.md"
+    path.write_text("\n".join(out).rstrip() + "\n")
+    return path
+
+
+
+def check_restore(scenario_dir: Path) -> list[str]:
+    """Start the scenario's ZooKeeper on a copy of its data dir and compare the served
+    tree with expected-tree.json. Returns a list of differences (empty = identical)."""
+    m = json.loads((scenario_dir / "scenario.json").read_text())
+    name = m["scenario"]
+    if name == "reconfig":
+        return ["skipped: quorum data dir (needs the original peer ports)"]
+    opts = SCENARIOS[name][2]
+    expected = json.loads((scenario_dir / "expected-tree.json").read_text())["nodes"]
+    tmp = Path(tempfile.mkdtemp(prefix=f"check-{m['zookeeper_version']}-{name}-"))
+    try:
+        shutil.copytree(scenario_dir / "version-2", tmp / "data" / "version-2")
+        srv = zh.ZkServer(m["zookeeper_version"], tmp / "data", jvm_flags=opts.get("jvm_flags", []),
+                          tick_time=1000, max_session_timeout=20000, workdir=tmp / "server")
+        with srv:
+            c = kazoo_client(srv, auth=True, timeout=10.0)
+            got = zh.capture_tree(c)
+        exp_by, got_by = {n["path"]: n for n in expected}, {n["path"]: n for n in got}
+        diffs = [f"missing {p}" for p in sorted(set(exp_by) - set(got_by))]
+        diffs += [f"extra {p}" for p in sorted(set(got_by) - set(exp_by))]
+        for p in sorted(set(exp_by) & set(got_by)):
+            if exp_by[p] != got_by[p]:
+                diffs.append(f"differs {p}: expected {exp_by[p]} got {got_by[p]}")
+        return diffs
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def generate(version: str, out: Path, names: list[str]) -> list[dict]:
@@ -720,25 +929,30 @@ def generate(version: str, out: Path, names: list[str]) -> list[dict]:
             continue
         t0 = time.monotonic()
         log(f"{version}/{name}: start")
-        run = Run(version, name, out, desc, **opts)
-        ok = False
-        try:
-            fn(run)
-            meta = run.write()
-            metas.append(meta)
-            ok = True
-            size = sum(v["bytes"] for v in meta["files"].values())
-            log(f"{version}/{name}: {len(meta['files'])} files, {size} bytes, "
-                f"{time.monotonic() - t0:.0f}s")
-        finally:
-            for srv in run.servers:
-                if srv.running():
-                    srv.kill9()
-            if not ok:
-                for p in run.server_logs:
-                    log(f"server log kept: {p}")
-            else:
-                run.cleanup()
+        attempts = 8 if name == "fuzzy" else 1
+        for attempt in range(1, attempts + 1):
+            run = Run(version, name, out, desc, **opts)
+            ok = False
+            try:
+                fn(run)
+                meta = run.write()
+                ok = True
+            finally:
+                for srv in run.servers:
+                    if srv.running():
+                        srv.kill9()
+                if not ok:
+                    for p in run.server_logs:
+                        log(f"server log kept: {p}")
+                else:
+                    run.cleanup()
+            if name != "fuzzy" or any(f.get("fuzzy") for f in meta["files"].values()):
+                break
+            log(f"{version}/{name}: no fuzzy snapshot in attempt {attempt}, retrying")
+        metas.append(meta)
+        size = sum(v["bytes"] for v in meta["files"].values())
+        log(f"{version}/{name}: {len(meta['files'])} files, {size} bytes, "
+            f"{time.monotonic() - t0:.0f}s")
     return metas
 
 
@@ -749,7 +963,38 @@ def main() -> int:
     ap.add_argument("--out", type=Path, help="output root (default testdata/zk-<version>)")
     ap.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
                     help="scenario(s) to generate (default: all that apply)")
+    ap.add_argument("--readme-only", action="store_true",
+                    help="only rewrite testdata/README.md from the scenario.json files")
+    ap.add_argument("--reverify", action="store_true",
+                    help="re-run ZooKeeper's tools over the existing testdata/zk-*/ files, "
+                         "refresh the per-file facts in scenario.json and README.md")
+    ap.add_argument("--check-restore", action="store_true",
+                    help="start each version's server on a copy of every generated data dir and "
+                         "compare the served tree with expected-tree.json")
     args = ap.parse_args()
+    if args.check_restore:
+        bad = 0
+        for sj in sorted((ROOT / "testdata").glob("zk-*/*/scenario.json")):
+            diffs = check_restore(sj.parent)
+            rel = sj.parent.relative_to(ROOT)
+            if diffs and not diffs[0].startswith("skipped"):
+                bad += 1
+                log(f"{rel}: {len(diffs)} differences")
+                for d in diffs[:10]:
+                    log(f"   {d}")
+            else:
+                log(f"{rel}: {'identical' if not diffs else diffs[0]}")
+        return 1 if bad else 0
+    if args.reverify:
+        for sj in sorted((ROOT / "testdata").glob("zk-*/*/scenario.json")):
+            m = json.loads(sj.read_text())
+            m["files"] = verify_dir(m["zookeeper_version"], sj.parent / "version-2")
+            sj.write_text(json.dumps(m, indent=1) + "\n")
+            log(f"verified {sj.parent.relative_to(ROOT)}: {len(m['files'])} files OK")
+        args.readme_only = True
+    if args.readme_only:
+        log(f"wrote {write_readme(ROOT / 'testdata')}")
+        return 0
     versions = list(zh.VERSIONS) if args.all else (args.version or [])
     if not versions:
         ap.error("give --version or --all")
@@ -760,6 +1005,7 @@ def main() -> int:
         out = (args.out or ROOT / "testdata" / f"zk-{v}").resolve()
         out.mkdir(parents=True, exist_ok=True)
         generate(v, out, names)
+    log(f"wrote {write_readme(ROOT / 'testdata')}")
     return 0
 
 

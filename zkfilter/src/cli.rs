@@ -243,14 +243,19 @@ pub fn unknown_kind_error(name: &str, prefix: &[u8]) -> CliError {
         .is_some();
     let mut e = CliError::msg(format!(
         "not a ZooKeeper txn log or snapshot (first bytes {})",
-        prefix.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()
+        prefix
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     ))
     .with_path(name);
     e.offset = Some(0);
     e.hint = Some(if looks_legacy {
         "the name looks like a ZooKeeper data file: files without the ZKLG/ZKSN magic are pre-3.0 \"version 1\" files, which must first be upgraded by ZooKeeper 3.4's UpgradeMain".to_string()
     } else {
-        "zkdump reads txn logs (log.*), snapshots (snapshot.*) and gzip/snappy-compressed snapshots".to_string()
+        "zkdump reads txn logs (log.*), snapshots (snapshot.*) and gzip/snappy-compressed snapshots"
+            .to_string()
     });
     e
 }

@@ -61,7 +61,10 @@ impl Destination {
         let path = PathBuf::from(arg);
         check_overwrite(&path, force)?;
         let dir = parent_dir(&path);
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}.zkfilter-"))
             .suffix(".tmp")
@@ -87,8 +90,11 @@ impl Destination {
             Destination::Stdout => io::stdout().flush().map_err(CliError::from),
             Destination::File { path, temp } => {
                 let name = path.display().to_string();
-                temp.as_file().sync_all().map_err(|e| CliError::io(&name, &e))?;
-                temp.persist(&path).map_err(|e| CliError::io(&name, &e.error))?;
+                temp.as_file()
+                    .sync_all()
+                    .map_err(|e| CliError::io(&name, &e))?;
+                temp.persist(&path)
+                    .map_err(|e| CliError::io(&name, &e.error))?;
                 sync_dir(&parent_dir(&path));
                 Ok(())
             }
@@ -109,7 +115,9 @@ pub fn sync_dir(dir: &Path) {
 /// An existing file without `force`, or I/O errors.
 pub fn write_file_atomically(path: &Path, bytes: &[u8], force: bool) -> Result<(), CliError> {
     let mut d = Destination::open(&path.display().to_string(), force)?;
-    d.writer().write_all(bytes).map_err(|e| CliError::io(&path.display().to_string(), &e))?;
+    d.writer()
+        .write_all(bytes)
+        .map_err(|e| CliError::io(&path.display().to_string(), &e))?;
     d.commit()
 }
 
@@ -130,7 +138,10 @@ impl StagedDir {
         check_overwrite(dest, force)?;
         let dir = parent_dir(dest);
         fs::create_dir_all(&dir).map_err(|e| CliError::io(&dir.display().to_string(), &e))?;
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}.zkfilter-"))
             .tempdir_in(&dir)
@@ -153,7 +164,9 @@ impl StagedDir {
     /// # Errors
     /// I/O errors.
     pub fn commit(mut self) -> Result<(), CliError> {
-        let Some(temp) = self.temp.take() else { return Ok(()) };
+        let Some(temp) = self.temp.take() else {
+            return Ok(());
+        };
         let staged = temp.keep();
         let dest = self.dest.clone();
         let name = dest.display().to_string();
@@ -161,11 +174,15 @@ impl StagedDir {
         if dest.exists() {
             if !self.force {
                 let _ = fs::remove_dir_all(&staged);
-                return Err(CliError::msg(format!("{name} appeared while the output was being built; nothing was changed")));
+                return Err(CliError::msg(format!(
+                    "{name} appeared while the output was being built; nothing was changed"
+                )));
             }
             let aside = parent_dir(&dest).join(format!(
                 ".{}.zkfilter-old-{}",
-                dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                dest.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 std::process::id()
             ));
             fs::rename(&dest, &aside).map_err(|e| CliError::io(&name, &e))?;
@@ -180,7 +197,11 @@ impl StagedDir {
         }
         sync_dir(&parent_dir(&dest));
         if let Some(a) = old {
-            let _ = if a.is_dir() { fs::remove_dir_all(&a) } else { fs::remove_file(&a) };
+            let _ = if a.is_dir() {
+                fs::remove_dir_all(&a)
+            } else {
+                fs::remove_file(&a)
+            };
         }
         Ok(())
     }
@@ -190,7 +211,10 @@ impl StagedDir {
 ///
 /// # Errors
 /// I/O errors.
-pub fn write_synced(path: &Path, f: impl FnOnce(&mut io::BufWriter<fs::File>) -> io::Result<()>) -> Result<(), CliError> {
+pub fn write_synced(
+    path: &Path,
+    f: impl FnOnce(&mut io::BufWriter<fs::File>) -> io::Result<()>,
+) -> Result<(), CliError> {
     let name = path.display().to_string();
     let file = fs::File::create(path).map_err(|e| CliError::io(&name, &e))?;
     let mut w = io::BufWriter::with_capacity(1 << 20, file);

@@ -34,7 +34,13 @@ impl<R> Progress<R> {
         self.last = Instant::now();
         let mib = self.done as f64 / 1048576.0;
         let line = match self.total {
-            Some(t) if t > 0 => format!("\r{}: {:.1} MiB of {:.1} MiB ({:.0}%)", self.label, mib, t as f64 / 1048576.0, 100.0 * self.done as f64 / t as f64),
+            Some(t) if t > 0 => format!(
+                "\r{}: {:.1} MiB of {:.1} MiB ({:.0}%)",
+                self.label,
+                mib,
+                t as f64 / 1048576.0,
+                100.0 * self.done as f64 / t as f64
+            ),
             _ => format!("\r{}: {:.1} MiB", self.label, mib),
         };
         let mut e = io::stderr().lock();

@@ -17,7 +17,10 @@ fn text(b: &[u8]) -> String {
 /// names (kazoo and Curator name their nodes recognisably). A heuristic, for operators.
 pub fn recipe_of(parent: &[u8], sample_child: Option<&[u8]>) -> &'static str {
     let p = text(parent).to_ascii_lowercase();
-    let c = sample_child.map(text).unwrap_or_default().to_ascii_lowercase();
+    let c = sample_child
+        .map(text)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     // The parent's name says most (kazoo's Election and Semaphore use lock-named children).
     for (word, recipe) in [
         ("election", "election"),
@@ -47,20 +50,44 @@ pub fn recipe_of(parent: &[u8], sample_child: Option<&[u8]>) -> &'static str {
     }
 }
 
+/// What a run was: mode, input, output and whether it was a dry run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunInfo<'a> {
+    /// `log`, `snapshot` or `datadir`.
+    pub mode: &'a str,
+    /// The input as named by the user.
+    pub input: &'a str,
+    /// The output written, if any.
+    pub output: Option<&'a str>,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+}
+
 /// The JSON report. `extra` holds mode-specific fields (data dir choice, tail, …).
-pub fn to_json(report: &FilterReport, policy: &Policy, mode: &str, input: &str, output: Option<&str>, dry_run: bool, extra: Value, warnings: &[String]) -> Value {
-    let dropped: serde_json::Map<String, Value> = [Category::Session, Category::Ephemeral, Category::Prefix]
-        .iter()
-        .map(|c| {
-            let (n, b) = report.dropped.get(c).copied().unwrap_or((0, 0));
-            (c.name().to_string(), json!({"count": n, "bytes": b}))
-        })
-        .collect();
+pub fn to_json(
+    report: &FilterReport,
+    policy: &Policy,
+    run: &RunInfo<'_>,
+    extra: Value,
+    warnings: &[String],
+) -> Value {
+    let dropped: serde_json::Map<String, Value> =
+        [Category::Session, Category::Ephemeral, Category::Prefix]
+            .iter()
+            .map(|c| {
+                let (n, b) = report.dropped.get(c).copied().unwrap_or((0, 0));
+                (c.name().to_string(), json!({"count": n, "bytes": b}))
+            })
+            .collect();
     let groups: Vec<Value> = report
         .ephemeral_parents
         .iter()
         .map(|(parent, (count, live))| {
-            let sample = report.ephemerals.iter().find(|e| parent_of(&e.path) == parent.as_slice()).map(|e| e.path.as_slice());
+            let sample = report
+                .ephemerals
+                .iter()
+                .find(|e| parent_of(&e.path) == parent.as_slice())
+                .map(|e| e.path.as_slice());
             json!({
                 "parent": text(parent),
                 "count": count,
@@ -71,10 +98,10 @@ pub fn to_json(report: &FilterReport, policy: &Policy, mode: &str, input: &str, 
         .collect();
     json!({
         "tool": "zkfilter",
-        "mode": mode,
-        "input": input,
-        "output": output,
-        "dryRun": dry_run,
+        "mode": run.mode,
+        "input": run.input,
+        "output": run.output,
+        "dryRun": run.dry_run,
         "policy": {
             "dropSessions": policy.drop_sessions,
             "dropEphemerals": policy.drop_ephemerals,
@@ -142,7 +169,11 @@ pub fn summary_lines(report: &FilterReport, dry_run: bool) -> Vec<String> {
         v.push(format!("zkfilter: {live_sessions} sessions were open at the end of the input; their ephemeral nodes would have come back"));
     }
     for (parent, (count, live)) in report.ephemeral_parents.iter().take(20) {
-        let sample = report.ephemerals.iter().find(|e| parent_of(&e.path) == parent.as_slice()).map(|e| last_component(&e.path));
+        let sample = report
+            .ephemerals
+            .iter()
+            .find(|e| parent_of(&e.path) == parent.as_slice())
+            .map(|e| last_component(&e.path));
         v.push(format!(
             "zkfilter:   {:<12} {} ({count} ephemerals, {live} live at end)",
             recipe_of(parent, sample),
@@ -150,10 +181,16 @@ pub fn summary_lines(report: &FilterReport, dry_run: bool) -> Vec<String> {
         ));
     }
     if report.ephemeral_parents.len() > 20 {
-        v.push(format!("zkfilter:   … and {} more parents (see --report)", report.ephemeral_parents.len() - 20));
+        v.push(format!(
+            "zkfilter:   … and {} more parents (see --report)",
+            report.ephemeral_parents.len() - 20
+        ));
     }
     if report.multis_rewritten > 0 {
-        v.push(format!("zkfilter: {} multi txns rewritten without their dropped ops", report.multis_rewritten));
+        v.push(format!(
+            "zkfilter: {} multi txns rewritten without their dropped ops",
+            report.multis_rewritten
+        ));
     }
     if report.digests_stripped > 0 {
         v.push(format!("zkfilter: TxnDigest stripped from {} kept entries (they no longer describe the filtered tree)", report.digests_stripped));
@@ -176,7 +213,10 @@ mod tests {
 
     #[test]
     fn recipes_are_recognised() {
-        assert_eq!(recipe_of(b"/app/lock", Some(b"a1b2__lock__0000000001")), "lock");
+        assert_eq!(
+            recipe_of(b"/app/lock", Some(b"a1b2__lock__0000000001")),
+            "lock"
+        );
         assert_eq!(recipe_of(b"/app/election", Some(b"x")), "election");
         assert_eq!(recipe_of(b"/app/party", None), "party");
         assert_eq!(recipe_of(b"/services/web", Some(b"host1")), "registration");

@@ -9,7 +9,10 @@ use clap::CommandFactory;
 use zkfilter::dump::args::Cli;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("root")
+        .to_path_buf()
 }
 
 fn zkdump(args: &[&str]) -> (i32, String, String) {
@@ -32,7 +35,9 @@ fn have_upstream() -> bool {
 }
 
 fn json_lines(s: &str) -> Vec<serde_json::Value> {
-    s.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+    s.lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
 }
 
 fn end_line(s: &str) -> serde_json::Value {
@@ -64,7 +69,14 @@ fn upstream_counts() {
         assert_eq!(end["kind"], "end");
         assert_eq!(end[key], n, "{file}");
         let kind = if key == "txns" { "txn" } else { "node" };
-        assert_eq!(json_lines(&out).iter().filter(|v| v["kind"] == kind).count(), n as usize, "{file}");
+        assert_eq!(
+            json_lines(&out)
+                .iter()
+                .filter(|v| v["kind"] == kind)
+                .count(),
+            n as usize,
+            "{file}"
+        );
     }
 }
 
@@ -73,15 +85,25 @@ fn upstream_log42_checksum_error() {
     let path = format!("{INVALIDSNAP}/log.42");
     let (code, out, _) = zkdump(&["verify", &path]);
     assert_eq!(code, 1, "{out}");
-    let line = out.lines().find(|l| l.contains("checksum error")).expect("a checksum error line");
+    let line = out
+        .lines()
+        .find(|l| l.contains("checksum error"))
+        .expect("a checksum error line");
     assert!(line.contains("offset 61"), "{line}");
     assert!(line.contains("zxid 0x8800000002"), "{line}");
     // The dump shows it as TxnLogToolkit does, and goes on.
     let (code, out, _) = zkdump(&[&path]);
     assert_eq!(code, 0);
-    assert!(out.lines().any(|l| l.starts_with("CRC ERROR - ") && l.contains("zxid 0x8800000002")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("CRC ERROR - ") && l.contains("zxid 0x8800000002")),
+        "{out}"
+    );
     let (_, out, _) = zkdump(&["--json", &path]);
-    let bad: Vec<_> = json_lines(&out).into_iter().filter(|v| v["checksumOk"] == false).collect();
+    let bad: Vec<_> = json_lines(&out)
+        .into_iter()
+        .filter(|v| v["checksumOk"] == false)
+        .collect();
     assert_eq!(bad.len(), 1);
     assert_eq!(bad[0]["zxid"], "0x8800000002");
     assert_eq!(bad[0]["offset"], 61);
@@ -156,32 +178,61 @@ fn broken_pipe_is_quiet() {
     drop(stdout);
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(0));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn filters() {
     let log = format!("{INVALIDSNAP}/log.63b");
     let (_, out, _) = zkdump(&["--json", "--from-zxid", "0x834", "--to-zxid", "0x835", &log]);
-    let txns: Vec<_> = json_lines(&out).into_iter().filter(|v| v["kind"] == "txn").collect();
+    let txns: Vec<_> = json_lines(&out)
+        .into_iter()
+        .filter(|v| v["kind"] == "txn")
+        .collect();
     assert_eq!(txns.len(), 2);
     assert_eq!(txns[0]["path"], "/9/9/8");
     let (_, out, _) = zkdump(&["--json", "--path-prefix", "/9/9/", &log]);
     for v in json_lines(&out).into_iter().filter(|v| v["kind"] == "txn") {
-        assert!(v["path"].as_str().expect("path").starts_with("/9/9/"), "{v}");
+        assert!(
+            v["path"].as_str().expect("path").starts_with("/9/9/"),
+            "{v}"
+        );
     }
-    let (_, out, _) = zkdump(&["--json", "--op", "createSession", &format!("{INVALIDSNAP}/log.1")]);
-    assert_eq!(json_lines(&out).into_iter().filter(|v| v["kind"] == "txn").count(), 1);
+    let (_, out, _) = zkdump(&[
+        "--json",
+        "--op",
+        "createSession",
+        &format!("{INVALIDSNAP}/log.1"),
+    ]);
+    assert_eq!(
+        json_lines(&out)
+            .into_iter()
+            .filter(|v| v["kind"] == "txn")
+            .count(),
+        1
+    );
     let snap = format!("{INVALIDSNAP}/snapshot.639");
     let (_, out, _) = zkdump(&["--json", "--data", "--path-prefix", "/zookeeper", &snap]);
-    let nodes: Vec<_> = json_lines(&out).into_iter().filter(|v| v["kind"] == "node").collect();
-    assert!(nodes.iter().all(|v| v["path"].as_str().expect("path").starts_with("/zookeeper")));
+    let nodes: Vec<_> = json_lines(&out)
+        .into_iter()
+        .filter(|v| v["kind"] == "node")
+        .collect();
+    assert!(nodes
+        .iter()
+        .all(|v| v["path"].as_str().expect("path").starts_with("/zookeeper")));
     assert!(nodes.iter().all(|v| v.get("data").is_some()));
 }
 
 #[test]
 fn num_children_counts() {
-    let (_, out, _) = zkdump(&["--json", "testdata/upstream/buffersize/snapshot/version-2/snapshot.2"]);
+    let (_, out, _) = zkdump(&[
+        "--json",
+        "testdata/upstream/buffersize/snapshot/version-2/snapshot.2",
+    ]);
     let root_node = json_lines(&out)
         .into_iter()
         .find(|v| v["kind"] == "node" && v["path"] == "/")

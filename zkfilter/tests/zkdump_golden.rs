@@ -26,9 +26,15 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, dirs: &mut Vec<PathBuf>) {
     entries.sort();
     let mut has_data = false;
     for p in entries {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
         if p.is_dir() {
-            if ["golden", "malformed", "generate"].contains(&name.as_str()) && p.parent() == Some(&root().join("testdata")) {
+            if ["golden", "malformed", "generate"].contains(&name.as_str())
+                && p.parent() == Some(&root().join("testdata"))
+            {
                 continue;
             }
             if name == "version-2" {
@@ -122,12 +128,17 @@ impl Golden {
                     actual.lines().nth(line).unwrap_or("<eof>")
                 ));
             }
-            Err(_) => self.failures.push(format!("{}: missing (run with ZK_BLESS=1)", path.display())),
+            Err(_) => self
+                .failures
+                .push(format!("{}: missing (run with ZK_BLESS=1)", path.display())),
         }
     }
 
     fn finish(self) {
-        assert!(self.checked > 0, "no golden outputs checked: is testdata/ empty?");
+        assert!(
+            self.checked > 0,
+            "no golden outputs checked: is testdata/ empty?"
+        );
         assert!(
             self.failures.is_empty(),
             "{} golden mismatches (review, then rerun with ZK_BLESS=1 to accept):\n{}",
@@ -151,8 +162,12 @@ fn dump_every_real_file() {
         g.check(f, "status", &text.status);
         // Every JSON line parses and carries a kind.
         for line in json.stdout.lines() {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{arg}: bad JSON line {line}: {e}"));
-            assert!(v.get("kind").and_then(|k| k.as_str()).is_some(), "{arg}: line without kind: {line}");
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{arg}: bad JSON line {line}: {e}"));
+            assert!(
+                v.get("kind").and_then(|k| k.as_str()).is_some(),
+                "{arg}: line without kind: {line}"
+            );
         }
     }
     g.finish();
@@ -169,7 +184,10 @@ fn verify_summary_sessions_every_data_dir() {
         let s = zkdump(&["sessions", arg]);
         g.check(d, "sessions.txt", &format!("{}{}", s.stdout, s.status));
     }
-    for f in files.iter().filter(|f| f.to_string_lossy().contains("snapshot.")) {
+    for f in files
+        .iter()
+        .filter(|f| f.to_string_lossy().contains("snapshot."))
+    {
         let arg = f.to_str().expect("utf-8 path");
         let s = zkdump(&["summary", "--depth", "2", arg]);
         g.check(f, "summary.txt", &format!("{}{}", s.stdout, s.status));

@@ -7,13 +7,19 @@ fn main() {
         match FileKind::detect(&data) {
             FileKind::TxnLog => {
                 let log = TxnLog::parse(&data, Limits::default()).map_err(|e| e.to_string());
-                let Ok(log) = log else { println!("{path}: {log:?}"); continue };
+                let Ok(log) = log else {
+                    println!("{path}: {log:?}");
+                    continue;
+                };
                 let mut it = log.entries();
                 let (mut n, mut bad) = (0, None);
                 for e in it.by_ref() {
                     match e.and_then(|e| e.record().map(|_| ())) {
                         Ok(()) => n += 1,
-                        Err(e) => { bad = Some(e.to_string()); break }
+                        Err(e) => {
+                            bad = Some(e.to_string());
+                            break;
+                        }
                     }
                 }
                 println!("{path}: log entries={n} end={:?} err={bad:?}", it.end());

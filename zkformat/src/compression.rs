@@ -70,8 +70,14 @@ pub fn decompress<'r, R: Read + 'r>(
     let chained = io::Cursor::new(prefix).chain(inner);
     match compression {
         Compression::None => Box::new(chained),
-        Compression::Gzip => Box::new(Capped::new(GzDecoder::new(chained), limits.max_decompressed)),
-        Compression::Snappy => Box::new(Capped::new(SnappyJavaReader::new(chained), limits.max_decompressed)),
+        Compression::Gzip => Box::new(Capped::new(
+            GzDecoder::new(chained),
+            limits.max_decompressed,
+        )),
+        Compression::Snappy => Box::new(Capped::new(
+            SnappyJavaReader::new(chained),
+            limits.max_decompressed,
+        )),
     }
 }
 
@@ -80,7 +86,10 @@ pub fn decompress<'r, R: Read + 'r>(
 ///
 /// # Errors
 /// I/O errors while reading the first bytes.
-pub fn open<'r, R: Read + 'r>(mut inner: R, limits: Limits) -> io::Result<(Compression, Box<dyn Read + 'r>)> {
+pub fn open<'r, R: Read + 'r>(
+    mut inner: R,
+    limits: Limits,
+) -> io::Result<(Compression, Box<dyn Read + 'r>)> {
     let mut prefix = vec![0u8; 8];
     let mut got = 0;
     while got < prefix.len() {
@@ -120,7 +129,10 @@ impl<R: Read> Read for Capped<R> {
         if n as u64 > self.left {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("decompressed snapshot is larger than the limit of {} bytes", self.cap),
+                format!(
+                    "decompressed snapshot is larger than the limit of {} bytes",
+                    self.cap
+                ),
             ));
         }
         self.left -= n as u64;
@@ -149,7 +161,12 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<bool> {
     while got < buf.len() {
         match r.read(&mut buf[got..]) {
             Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "snappy stream truncated")),
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "snappy stream truncated",
+                ))
+            }
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -194,14 +211,18 @@ impl<R: Read> SnappyJavaReader<R> {
         }
         let n = i32::from_be_bytes(len);
         if n < 0 || n as usize > MAX_SNAPPY_BLOCK {
-            return Err(invalid(format!("snappy-java chunk length {n} out of range")));
+            return Err(invalid(format!(
+                "snappy-java chunk length {n} out of range"
+            )));
         }
         self.compressed.resize(n as usize, 0);
         read_full(&mut self.inner, &mut self.compressed)?;
         let out_len = snap::raw::decompress_len(&self.compressed)
             .map_err(|e| invalid(format!("corrupt snappy block: {e}")))?;
         if out_len > MAX_SNAPPY_BLOCK {
-            return Err(invalid(format!("snappy block of {out_len} bytes is over the limit")));
+            return Err(invalid(format!(
+                "snappy block of {out_len} bytes is over the limit"
+            )));
         }
         self.block.resize(out_len, 0);
         let got = self
@@ -269,11 +290,12 @@ impl<W: Write> SnappyJavaWriter<W> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.out.resize(snap::raw::max_compress_len(self.pending.len()), 0);
+        self.out
+            .resize(snap::raw::max_compress_len(self.pending.len()), 0);
         let n = self
             .encoder
             .compress(&self.pending, &mut self.out)
-            .map_err(|e| io::Error::new(io::ErrorKind::Other, e))?;
+            .map_err(io::Error::other)?;
         self.inner.write_all(&(n as i32).to_be_bytes())?;
         self.inner.write_all(&self.out[..n])?;
         self.pending.clear();
@@ -313,6 +335,7 @@ impl<W: Write> Write for SnappyJavaWriter<W> {
 
 /// A compressing writer for snapshot output.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per output file; boxing buys nothing
 pub enum Compressor<W: Write> {
     /// Plain.
     None(W),
@@ -327,7 +350,9 @@ impl<W: Write> Compressor<W> {
     pub fn new(inner: W, compression: Compression) -> Compressor<W> {
         match compression {
             Compression::None => Compressor::None(inner),
-            Compression::Gzip => Compressor::Gzip(GzEncoder::new(inner, flate2::Compression::default())),
+            Compression::Gzip => {
+                Compressor::Gzip(GzEncoder::new(inner, flate2::Compression::default()))
+            }
             Compression::Snappy => Compressor::Snappy(SnappyJavaWriter::new(inner)),
         }
     }
@@ -408,6 +433,8 @@ mod tests {
         packed[n - 3] ^= 0xff;
         packed.truncate(n - 1);
         let mut out = Vec::new();
-        assert!(SnappyJavaReader::new(&packed[..]).read_to_end(&mut out).is_err());
+        assert!(SnappyJavaReader::new(&packed[..])
+            .read_to_end(&mut out)
+            .is_err());
     }
 }

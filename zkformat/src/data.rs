@@ -257,7 +257,10 @@ mod tests {
         let mut out = Vec::new();
         s.encode(&mut out);
         assert_eq!(out.len(), STAT_SIZE);
-        assert_eq!(Stat::decode(&mut Reader::new(&out, 0, Limits::default())).unwrap(), s);
+        assert_eq!(
+            Stat::decode(&mut Reader::new(&out, 0, Limits::default())).unwrap(),
+            s
+        );
         let mut out = Vec::new();
         AclList::encode_acls(&[Acl::OPEN_UNSAFE], &mut out);
         let l = AclList::decode(&mut Reader::new(&out, 0, Limits::default())).unwrap();
@@ -272,8 +275,14 @@ mod tests {
     fn owner_kinds() {
         assert_eq!(NodeKind::from_owner(0), NodeKind::Persistent);
         assert_eq!(NodeKind::from_owner(i64::MIN), NodeKind::Container);
-        assert_eq!(NodeKind::from_owner(NodeKind::ttl_owner(5000)), NodeKind::Ttl(5000));
-        assert_eq!(NodeKind::from_owner(0x0100_0000_0000_0001), NodeKind::Ephemeral(0x0100_0000_0000_0001));
+        assert_eq!(
+            NodeKind::from_owner(NodeKind::ttl_owner(5000)),
+            NodeKind::Ttl(5000)
+        );
+        assert_eq!(
+            NodeKind::from_owner(0x0100_0000_0000_0001),
+            NodeKind::Ephemeral(0x0100_0000_0000_0001)
+        );
         // 0xFF high byte with bits 40-55 set is not a valid TTL: treated as an owner.
         assert!(NodeKind::from_owner(0xff00_0100_0000_0000u64 as i64).is_ephemeral());
     }

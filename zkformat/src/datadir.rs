@@ -87,8 +87,10 @@ impl DataDir {
                 None => d.other.push(p),
             }
         }
-        d.logs.sort_by(|a, b| a.zxid().cmp(&b.zxid()).then(a.path.cmp(&b.path)));
-        d.snapshots.sort_by(|a, b| b.zxid().cmp(&a.zxid()).then(a.path.cmp(&b.path)));
+        d.logs
+            .sort_by(|a, b| a.zxid().cmp(&b.zxid()).then(a.path.cmp(&b.path)));
+        d.snapshots
+            .sort_by(|a, b| b.zxid().cmp(&a.zxid()).then(a.path.cmp(&b.path)));
         Ok(d)
     }
 
@@ -157,13 +159,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let v2 = dir.path().join("version-2");
         fs::create_dir(&v2).unwrap();
-        for n in ["log.1", "log.42", "log.274", "log.63b", "snapshot.272", "snapshot.639", "junk"] {
+        for n in [
+            "log.1",
+            "log.42",
+            "log.274",
+            "log.63b",
+            "snapshot.272",
+            "snapshot.639",
+            "junk",
+        ] {
             fs::write(v2.join(n), b"x").unwrap();
         }
         let d = DataDir::scan(dir.path()).unwrap();
-        let names = |v: Vec<&DataFile>| v.iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned()).collect::<Vec<_>>();
+        let names = |v: Vec<&DataFile>| {
+            v.iter()
+                .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(d.logs_after(Zxid(0x639))), vec!["log.274", "log.63b"]);
-        assert_eq!(names(d.logs_after(Zxid(0x272))), vec!["log.42", "log.274", "log.63b"]);
+        assert_eq!(
+            names(d.logs_after(Zxid(0x272))),
+            vec!["log.42", "log.274", "log.63b"]
+        );
         assert_eq!(d.snapshots[0].zxid(), Zxid(0x639));
         assert!(d.snapshot_candidates().is_empty());
         assert_eq!(d.other.len(), 1);

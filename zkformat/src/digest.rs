@@ -66,7 +66,12 @@ mod tests {
         // and empty data digest to 1371985504.
         let z = Stat::default();
         let mut d = TreeDigest::default();
-        for p in [&b""[..], b"/zookeeper", b"/zookeeper/quota", b"/zookeeper/config"] {
+        for p in [
+            &b""[..],
+            b"/zookeeper",
+            b"/zookeeper/quota",
+            b"/zookeeper/config",
+        ] {
             d.add(p, Some(b""), &z);
         }
         assert_eq!(d.0, 1_371_985_504);

@@ -218,9 +218,8 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.record {
-            Some(r) => write!(f, "record {r} ")?,
-            None => {}
+        if let Some(r) = self.0.record {
+            write!(f, "record {r} ")?;
         }
         if let Some(z) = self.0.zxid {
             write!(f, "(zxid {z}) ")?;
@@ -262,7 +261,10 @@ impl fmt::Display for Error {
             ),
             ErrorKind::BadSealTerminator => write!(f, "seal is not followed by the string \"/\""),
             ErrorKind::BadEndOfRecord { found } => {
-                write!(f, "end-of-record byte is 0x{found:02x}, expected 0x42 ('B')")
+                write!(
+                    f,
+                    "end-of-record byte is 0x{found:02x}, expected 0x42 ('B')"
+                )
             }
             ErrorKind::UnknownTxnType { op } => write!(f, "unsupported txn type {op}"),
             ErrorKind::TrailingBytes { what, len } => {

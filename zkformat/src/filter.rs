@@ -19,11 +19,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Read, Write};
 
 use crate::data::NodeKind;
+use crate::digest::DIGEST_VERSION;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kind::FileHeader;
 use crate::limits::Limits;
-use crate::snapshot::{DigestCheck, Session, SnapshotItem, SnapshotReader, SnapshotSummary, SnapshotWriter, ZxidDigest};
-use crate::digest::DIGEST_VERSION;
+use crate::snapshot::{
+    DigestCheck, Session, SnapshotItem, SnapshotReader, SnapshotSummary, SnapshotWriter, ZxidDigest,
+};
 use crate::tree::DataTree;
 use crate::txn::{op, MultiTxn, Txn, TxnHeader, TxnRecord, TXN_HEADER_SIZE};
 use crate::txnlog::{LogEnd, LogReader, TxnEntry, TxnLogWriter};
@@ -67,7 +69,9 @@ impl Policy {
     pub fn drop_prefix(&mut self, prefix: &str) -> std::result::Result<(), String> {
         let p = prefix.trim_end_matches('/');
         if !p.starts_with('/') || p.is_empty() || p.contains("//") {
-            return Err(format!("prefix {prefix:?} must be an absolute path below / (like /locks)"));
+            return Err(format!(
+                "prefix {prefix:?} must be an absolute path below / (like /locks)"
+            ));
         }
         if !self.prefixes.iter().any(|q| q == p.as_bytes()) {
             self.prefixes.push(p.as_bytes().to_vec());
@@ -82,9 +86,9 @@ impl Policy {
 
     /// The index of the prefix `path` lies strictly below, if any.
     pub fn prefix_of(&self, path: &[u8]) -> Option<usize> {
-        self.prefixes
-            .iter()
-            .position(|p| path.len() > p.len() && path.starts_with(p) && path.get(p.len()) == Some(&b'/'))
+        self.prefixes.iter().position(|p| {
+            path.len() > p.len() && path.starts_with(p) && path.get(p.len()) == Some(&b'/')
+        })
     }
 
     /// True when nothing can be dropped.
@@ -265,6 +269,40 @@ pub enum Decision {
     Rewrite(Vec<u8>),
 }
 
+/// What the filter does with one op.
+enum Verdict {
+    Keep,
+    Drop(Category),
+    /// Replace the op by these multi sub-ops (which keep its effect on the parent).
+    Replace(Category, Vec<(i32, Vec<u8>)>),
+}
+
+/// The sub-ops that stand in for a dropped create: the same create made persistent, then a
+/// delete of the same path, in one multi with the original zxid. Replayed, they leave no node
+/// but move the parent's cversion and pzxid exactly as the original create did, so sequential
+/// names handed out later never repeat.
+fn vanishing_create(sub_op: i32, body: &[u8], t: &Txn<'_>, path: &[u8]) -> Vec<(i32, Vec<u8>)> {
+    let mut create = Vec::with_capacity(body.len() + 4);
+    match t {
+        Txn::Create(c) | Txn::Create2(c) => {
+            Txn::Create(crate::txn::CreateTxn {
+                ephemeral: crate::jute::JuteBool(0),
+                parent_cversion: Some(c.parent_cversion.unwrap_or(-1)),
+                ..*c
+            })
+            .encode(&mut create);
+        }
+        _ => create.extend_from_slice(body),
+    }
+    let create_op = match t {
+        Txn::Create(_) | Txn::Create2(_) => op::CREATE,
+        _ => sub_op,
+    };
+    let mut delete = Vec::new();
+    crate::jute::put_string(&mut delete, path);
+    vec![(create_op, create), (op::DELETE, delete)]
+}
+
 impl LogFilter {
     /// A filter for `policy`.
     pub fn new(policy: Policy, options: LogFilterOptions) -> LogFilter {
@@ -292,7 +330,10 @@ impl LogFilter {
     }
 
     fn track(&mut self, path: Vec<u8>, owner: i64) {
-        self.by_session.entry(owner).or_default().insert(path.clone());
+        self.by_session
+            .entry(owner)
+            .or_default()
+            .insert(path.clone());
         self.live.insert(path, owner);
     }
 
@@ -311,42 +352,78 @@ impl LogFilter {
         }
     }
 
-    /// Decides on one op (top level or inside a multi). Returns the drop category, if dropped.
-    fn judge_op(&mut self, session: i64, t: &Txn<'_>, bytes: usize) -> Option<Category> {
-        if let Txn::Create(c) | Txn::Create2(c) = t {
-            if let Some(i) = self.policy.prefix_of(c.path) {
-                self.report.add_prefix(&self.policy, i, bytes);
-                return Some(Category::Prefix);
-            }
-            if c.ephemeral.get() && self.policy.drop_ephemerals {
-                self.track(c.path.to_vec(), session);
-                self.report.add_ephemeral(DroppedEphemeral {
-                    path: c.path.to_vec(),
-                    owner: session,
-                    data_len: c.data.map_or(0, <[u8]>::len),
-                    live_at_end: false,
-                });
-                return Some(Category::Ephemeral);
-            }
-            return None;
-        }
-        let path = t.path()?;
-        if let Some(i) = self.policy.prefix_of(path) {
-            self.report.add_prefix(&self.policy, i, bytes);
-            return Some(Category::Prefix);
-        }
-        if self.live.contains_key(path) {
-            if matches!(t, Txn::Delete { .. } | Txn::DeleteContainer { .. }) {
-                self.untrack(path);
-            }
-            return Some(Category::Ephemeral);
-        }
+    /// Decides on one op (top level or inside a multi).
+    fn judge_op(
+        &mut self,
+        session: i64,
+        sub_op: i32,
+        body: &[u8],
+        t: &Txn<'_>,
+        bytes: usize,
+    ) -> Verdict {
+        let Some(path) = t.path() else {
+            return Verdict::Keep;
+        };
+        let prefix = self.policy.prefix_of(path);
+        let direct_child = prefix.is_some() && self.policy.prefix_of(parent_of(path)).is_none();
         match t {
-            Txn::CreateTtl(_) => self.report.ttl_nodes += 1,
-            Txn::CreateContainer(_) => self.report.container_nodes += 1,
-            _ => {}
+            Txn::Create(_) | Txn::Create2(_) | Txn::CreateContainer(_) | Txn::CreateTtl(_) => {
+                if let Some(i) = prefix {
+                    self.report.add_prefix(&self.policy, i, bytes);
+                    return if direct_child {
+                        Verdict::Replace(Category::Prefix, vanishing_create(sub_op, body, t, path))
+                    } else {
+                        Verdict::Drop(Category::Prefix)
+                    };
+                }
+                if let Txn::Create(c) | Txn::Create2(c) = t {
+                    if c.ephemeral.get() && self.policy.drop_ephemerals {
+                        self.track(path.to_vec(), session);
+                        self.report.add_ephemeral(DroppedEphemeral {
+                            path: path.to_vec(),
+                            owner: session,
+                            data_len: c.data.map_or(0, <[u8]>::len),
+                            live_at_end: false,
+                        });
+                        return Verdict::Replace(
+                            Category::Ephemeral,
+                            vanishing_create(sub_op, body, t, path),
+                        );
+                    }
+                }
+                match t {
+                    Txn::CreateTtl(_) => self.report.ttl_nodes += 1,
+                    Txn::CreateContainer(_) => self.report.container_nodes += 1,
+                    _ => {}
+                }
+                Verdict::Keep
+            }
+            // A delete of a node that is not in the output still moves its parent's pzxid when
+            // replayed (and then fails harmlessly with "no node"), exactly as the real delete
+            // did: keep it where the parent is kept.
+            Txn::Delete { .. } | Txn::DeleteContainer { .. } => {
+                if let Some(i) = prefix {
+                    self.report.add_prefix(&self.policy, i, bytes);
+                    return if direct_child {
+                        Verdict::Keep
+                    } else {
+                        Verdict::Drop(Category::Prefix)
+                    };
+                }
+                self.untrack(path);
+                Verdict::Keep
+            }
+            _ => {
+                if let Some(i) = prefix {
+                    self.report.add_prefix(&self.policy, i, bytes);
+                    return Verdict::Drop(Category::Prefix);
+                }
+                if self.live.contains_key(path) {
+                    return Verdict::Drop(Category::Ephemeral);
+                }
+                Verdict::Keep
+            }
         }
-        None
     }
 
     /// Decides what to do with an entry.
@@ -359,32 +436,80 @@ impl LogFilter {
         let bytes = entry.raw().len();
         self.report.records_in += 1;
         self.report.bytes_in += bytes as u64;
-        let category = match &rec.body {
+        let verdict = match &rec.body {
             Txn::CreateSession { timeout } => {
                 self.session_open.insert(h.session, (Some(*timeout), true));
-                self.policy.drop_sessions.then_some(Category::Session)
+                if self.policy.drop_sessions {
+                    Verdict::Drop(Category::Session)
+                } else {
+                    Verdict::Keep
+                }
             }
             Txn::CloseSession(_) => {
                 let e = self.session_open.entry(h.session).or_insert((None, true));
                 e.1 = false;
-                // The session's dropped ephemerals are deleted by this txn.
-                if let Some(paths) = self.by_session.remove(&h.session) {
-                    for p in paths {
-                        self.live.remove(&p);
-                    }
+                // The session's dropped ephemerals die with it: their parents' pzxid moves.
+                let mut paths: Vec<Vec<u8>> = self
+                    .by_session
+                    .remove(&h.session)
+                    .map(|s| s.into_iter().collect())
+                    .unwrap_or_default();
+                paths.sort();
+                for p in &paths {
+                    self.live.remove(p);
                 }
-                self.policy.drop_sessions.then_some(Category::Session)
+                if !self.policy.drop_sessions {
+                    Verdict::Keep
+                } else if paths.is_empty() {
+                    Verdict::Drop(Category::Session)
+                } else {
+                    let ops = paths
+                        .iter()
+                        .map(|p| {
+                            let mut b = Vec::new();
+                            crate::jute::put_string(&mut b, p);
+                            (op::DELETE, b)
+                        })
+                        .collect();
+                    Verdict::Replace(Category::Session, ops)
+                }
             }
-            Txn::Multi(m) if !m.failed() => return self.decide_multi(entry, &rec, m, bytes),
-            Txn::Multi(_) => None,
-            other => self.judge_op(h.session, other, bytes),
+            Txn::Multi(m) if !m.failed() => self.judge_multi(&rec, m, bytes)?,
+            Txn::Multi(_) => Verdict::Keep,
+            other => {
+                let body = entry.payload().get(TXN_HEADER_SIZE..).unwrap_or(&[]);
+                let body = if rec.digest.is_some() {
+                    body.get(..body.len().saturating_sub(12)).unwrap_or(body)
+                } else {
+                    body
+                };
+                self.judge_op(h.session, h.op, body, other, bytes)
+            }
         };
-        if let Some(c) = category {
-            self.report.drop(c, bytes);
-            self.strip_digests = true;
-            return Ok(Decision::Drop);
+        match verdict {
+            Verdict::Keep => Ok(self.keep(entry, &rec)),
+            Verdict::Drop(c) => {
+                self.report.drop(c, bytes);
+                self.strip_digests = true;
+                Ok(Decision::Drop)
+            }
+            Verdict::Replace(c, ops) => {
+                self.report.drop(c, bytes);
+                self.report.multis_rewritten += 1;
+                self.strip_digests = true;
+                if rec.digest.is_some() {
+                    self.report.digests_stripped += 1;
+                }
+                let mut payload = Vec::with_capacity(entry.payload().len() + 16);
+                TxnHeader {
+                    op: op::MULTI,
+                    ..rec.header
+                }
+                .encode(&mut payload);
+                MultiTxn::encode_ops(ops.iter().map(|(o, b)| (*o, b.as_slice())), &mut payload);
+                Ok(Decision::Rewrite(payload))
+            }
         }
-        Ok(self.keep(entry, &rec))
     }
 
     fn keep(&mut self, entry: &TxnEntry<'_>, rec: &TxnRecord<'_>) -> Decision {
@@ -396,33 +521,32 @@ impl LogFilter {
         Decision::Keep
     }
 
-    fn decide_multi(&mut self, entry: &TxnEntry<'_>, rec: &TxnRecord<'_>, m: &MultiTxn<'_>, bytes: usize) -> Result<Decision> {
-        let mut kept: Vec<(i32, &[u8])> = Vec::new();
-        let mut dropped: Option<Category> = None;
+    fn judge_multi(
+        &mut self,
+        rec: &TxnRecord<'_>,
+        m: &MultiTxn<'_>,
+        bytes: usize,
+    ) -> Result<Verdict> {
+        let mut ops: Vec<(i32, Vec<u8>)> = Vec::new();
+        let mut changed: Option<Category> = None;
         for sub in m.ops() {
             let t = sub.txn()?;
-            let sub_bytes = sub.data.map_or(0, <[u8]>::len) + 8;
-            match self.judge_op(rec.header.session, &t, sub_bytes) {
-                Some(c) => dropped = Some(dropped.map_or(c, |d| d.min(c))),
-                None => kept.push((sub.op, sub.data.unwrap_or(&[]))),
+            let data = sub.data.unwrap_or(&[]);
+            match self.judge_op(rec.header.session, sub.op, data, &t, data.len() + 8) {
+                Verdict::Keep => ops.push((sub.op, data.to_vec())),
+                Verdict::Drop(c) => changed = Some(changed.map_or(c, |d| d.min(c))),
+                Verdict::Replace(c, more) => {
+                    changed = Some(changed.map_or(c, |d| d.min(c)));
+                    ops.extend(more);
+                }
             }
         }
-        let Some(category) = dropped else {
-            return Ok(self.keep(entry, rec));
-        };
-        self.strip_digests = true;
-        if kept.is_empty() {
-            self.report.drop(category, bytes);
-            return Ok(Decision::Drop);
-        }
-        self.report.multis_rewritten += 1;
-        let mut payload = Vec::with_capacity(entry.payload().len());
-        rec.header.encode(&mut payload);
-        MultiTxn::encode_ops(kept.into_iter(), &mut payload);
-        if rec.digest.is_some() {
-            self.report.digests_stripped += 1;
-        }
-        Ok(Decision::Rewrite(payload))
+        let _ = bytes;
+        Ok(match changed {
+            None => Verdict::Keep,
+            Some(c) if ops.is_empty() => Verdict::Drop(c),
+            Some(c) => Verdict::Replace(c, ops),
+        })
     }
 
     /// Finishes the report: marks still-live ephemerals and still-open sessions.
@@ -595,9 +719,12 @@ pub fn filter_snapshot<W: Write>(
             }
             SnapshotItem::AclEntry(_) => acl_bytes.extend_from_slice(item.raw),
             SnapshotItem::Node(n) => {
-                let w = writer.as_mut().ok_or_else(|| Error::new(ErrorKind::InvalidInput("node before header".into()), at))?;
+                let w = writer.as_mut().ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidInput("node before header".into()), at)
+                })?;
                 if !acls_done {
-                    w.write_acl_cache_encoded(acl_count, &acl_bytes).map_err(io)?;
+                    w.write_acl_cache_encoded(acl_count, &acl_bytes)
+                        .map_err(io)?;
                     acls_done = true;
                 }
                 report.records_in += 1;
@@ -635,7 +762,8 @@ pub fn filter_snapshot<W: Write>(
     }
     let _ = sessions_done;
     let summary = reader.summary();
-    let w = writer.ok_or_else(|| Error::new(ErrorKind::InvalidInput("empty snapshot".into()), 0))?;
+    let w =
+        writer.ok_or_else(|| Error::new(ErrorKind::InvalidInput("empty snapshot".into()), 0))?;
     let digest = match stored_digest {
         None => None,
         Some(d) if report.nothing_dropped() => {
@@ -670,8 +798,10 @@ pub fn filter_snapshot<W: Write>(
 /// Filters a replayed tree in place: drops the session table, ephemeral nodes and prefix
 /// subtrees. Parents keep their stats.
 pub fn filter_tree(tree: &mut DataTree, policy: &Policy) -> FilterReport {
-    let mut report = FilterReport::default();
-    report.records_in = tree.len() as u64;
+    let mut report = FilterReport {
+        records_in: tree.len() as u64,
+        ..FilterReport::default()
+    };
     let mut doomed: Vec<(Vec<u8>, Option<Category>, Option<usize>)> = Vec::new();
     for path in tree.sorted_paths() {
         let Some(node) = tree.get(path) else { continue };
@@ -688,7 +818,9 @@ pub fn filter_tree(tree: &mut DataTree, policy: &Policy) -> FilterReport {
         }
     }
     for (path, cat, idx) in doomed {
-        let Some(node) = tree.remove_node(&path) else { continue };
+        let Some(node) = tree.remove_node(&path) else {
+            continue;
+        };
         let bytes = path.len() + node.data.as_ref().map_or(0, Vec::len) + 76;
         match (cat, idx) {
             (Some(Category::Prefix), Some(i)) => {
@@ -743,6 +875,7 @@ mod tests {
     use super::*;
     use crate::data::{Acl, AclList};
     use crate::jute;
+    use crate::tree::DataTree;
     use crate::txnlog::TxnLog;
 
     struct LogBuilder(TxnLogWriter<Vec<u8>>, i64);
@@ -754,7 +887,14 @@ mod tests {
         fn add(&mut self, session: i64, op_code: i32, body: &[u8], digest: bool) -> &mut Self {
             self.1 += 1;
             let mut p = Vec::new();
-            TxnHeader { session, cxid: 0, zxid: Zxid(self.1), time: 1, op: op_code }.encode(&mut p);
+            TxnHeader {
+                session,
+                cxid: 0,
+                zxid: Zxid(self.1),
+                time: 1,
+                op: op_code,
+            }
+            .encode(&mut p);
             p.extend_from_slice(body);
             if digest {
                 jute::put_i32(&mut p, 2);
@@ -785,7 +925,16 @@ mod tests {
     }
 
     fn run(input: &[u8], policy: &Policy) -> (Vec<u8>, FilterReport) {
-        let (out, report, err) = filter_log(input, Vec::new(), policy, LogFilterOptions::default(), &[], Limits::default(), false).unwrap();
+        let (out, report, err) = filter_log(
+            input,
+            Vec::new(),
+            policy,
+            LogFilterOptions::default(),
+            &[],
+            Limits::default(),
+            false,
+        )
+        .unwrap();
         assert!(err.is_none());
         (out, report)
     }
@@ -816,14 +965,49 @@ mod tests {
             .add(9, op::DELETE, &path_body(b"/locks/l-2"), true);
         let log = b.done();
         let (out, report) = run(&log, &Policy::default());
-        assert_eq!(ops(&out), vec![(2, op::CREATE), (7, op::CREATE), (8, op::DELETE)]);
+        assert_eq!(
+            ops(&out),
+            vec![
+                (2, op::CREATE),
+                (3, op::MULTI),
+                (4, op::DELETE),
+                (5, op::MULTI),
+                (6, op::MULTI),
+                (7, op::CREATE),
+                (8, op::DELETE)
+            ]
+        );
         assert_eq!(report.dropped[&Category::Session].0, 2);
-        assert_eq!(report.dropped[&Category::Ephemeral].0, 3);
+        assert_eq!(report.dropped[&Category::Ephemeral].0, 2);
         assert_eq!(report.ephemerals.len(), 2);
+        // Replaying the filtered log gives the filtered replay of the original: same nodes, and
+        // the same parent stats (cversion, pzxid), so sequence numbers never repeat.
+        let replay = |log: &[u8]| {
+            let mut t = DataTree::empty();
+            for e in TxnLog::parse(log, Limits::default()).unwrap().entries() {
+                t.apply(&e.unwrap().record().unwrap());
+            }
+            t
+        };
+        let mut original = replay(&log);
+        filter_tree(&mut original, &Policy::default());
+        let filtered = replay(&out);
+        assert_eq!(filtered.sorted_paths(), original.sorted_paths());
+        for p in original.sorted_paths() {
+            assert_eq!(
+                filtered.get(p).unwrap().stat,
+                original.get(p).unwrap().stat,
+                "{}",
+                String::from_utf8_lossy(p)
+            );
+        }
         // The first kept entry precedes every drop: its digest stays; later ones lose theirs.
         let parsed = TxnLog::parse(&out, Limits::default()).unwrap();
-        let digests: Vec<bool> = parsed.entries().map(|e| e.unwrap().record().unwrap().digest.is_some()).collect();
-        assert_eq!(digests, vec![false, false, false]);
+        let digests: Vec<bool> = parsed
+            .entries()
+            .map(|e| e.unwrap().record().unwrap().digest.is_some())
+            .collect();
+        assert!(digests.iter().all(|d| !d));
         // Idempotent, and keep-all reproduces the input.
         let (again, _) = run(&out, &Policy::default());
         assert_eq!(again, out);
@@ -838,7 +1022,15 @@ mod tests {
         let c2 = create(b"/app/p", false);
         let c3 = create(b"/tmp/x", false);
         let mut m = Vec::new();
-        MultiTxn::encode_ops([(op::CREATE, &c1[..]), (op::CREATE, &c2[..]), (op::CREATE, &c3[..])].into_iter(), &mut m);
+        MultiTxn::encode_ops(
+            [
+                (op::CREATE, &c1[..]),
+                (op::CREATE, &c2[..]),
+                (op::CREATE, &c3[..]),
+            ]
+            .into_iter(),
+            &mut m,
+        );
         let mut b = LogBuilder::new();
         b.add(7, op::MULTI, &m, false);
         let log = b.done();
@@ -848,9 +1040,18 @@ mod tests {
         assert_eq!(report.multis_rewritten, 1);
         let parsed = TxnLog::parse(&out, Limits::default()).unwrap();
         let e = parsed.entries().next().unwrap().unwrap();
-        let Txn::Multi(m) = e.record().unwrap().body else { panic!() };
-        let paths: Vec<_> = m.ops().map(|o| o.txn().unwrap().path().unwrap().to_vec()).collect();
-        assert_eq!(paths, vec![b"/app/p".to_vec()]);
+        let Txn::Multi(m) = e.record().unwrap().body else {
+            panic!()
+        };
+        let paths: Vec<_> = m
+            .ops()
+            .map(|o| o.txn().unwrap().path().unwrap().to_vec())
+            .collect();
+        let expected: Vec<Vec<u8>> = [&b"/app/e"[..], b"/app/e", b"/app/p", b"/tmp/x", b"/tmp/x"]
+            .iter()
+            .map(|p| p.to_vec())
+            .collect();
+        assert_eq!(paths, expected);
         assert_eq!(report.prefix_drops[&b"/tmp".to_vec()].0, 1);
         assert!(policy.prefix_of(b"/tmp").is_none());
         assert!(policy.prefix_of(b"/tmpx").is_none());

@@ -114,7 +114,10 @@ impl<'a> Reader<'a> {
 
     /// Reads `n` raw bytes.
     pub fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or_else(|| self.truncated(what, n))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| self.truncated(what, n))?;
         match self.data.get(self.pos..end) {
             Some(s) => {
                 self.pos = end;
@@ -289,10 +292,20 @@ mod tests {
         assert_eq!(r(&[0xff; 4]).buffer("x").unwrap(), None);
         assert_eq!(r(&[0, 0, 0, 0]).buffer("x").unwrap(), Some(&[][..]));
         let e = r(&[0xff, 0xff, 0xff, 0xfe]).buffer("x").unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::LengthOutOfRange { len: -2, .. }));
+        assert!(matches!(
+            e.kind(),
+            ErrorKind::LengthOutOfRange { len: -2, .. }
+        ));
         let mut small = Reader::new(&[0, 0, 4, 0x65], 0, Limits::with_maxbuffer(100));
         let e = small.buffer("x").unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::LengthOutOfRange { len: 1125, limit: 1124, .. }));
+        assert!(matches!(
+            e.kind(),
+            ErrorKind::LengthOutOfRange {
+                len: 1125,
+                limit: 1124,
+                ..
+            }
+        ));
         let e = r(&[0, 0, 0, 5, 1]).buffer("x").unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::Truncated { needed: 4, .. }));
         assert!(matches!(
@@ -303,7 +316,9 @@ mod tests {
 
     #[test]
     fn counts_are_bounded_by_bytes_left() {
-        let e = r(&[0x7f, 0xff, 0xff, 0xff, 0, 0]).count("v", 1).unwrap_err();
+        let e = r(&[0x7f, 0xff, 0xff, 0xff, 0, 0])
+            .count("v", 1)
+            .unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::CountOutOfRange { .. }));
         assert_eq!(r(&[0xff; 4]).count("v", 8).unwrap(), -1);
         assert_eq!(count_len(-5), 0);

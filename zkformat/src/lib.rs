@@ -28,15 +28,18 @@
 //!     assert_eq!(entry.record().unwrap().body, Txn::CreateSession { timeout: 30_000 });
 //! }
 //! ```
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod checksum;
 pub mod compression;
 pub mod data;
 pub mod datadir;
 pub mod digest;
-pub mod filter;
 pub mod error;
+pub mod filter;
 pub mod jute;
 pub mod kind;
 pub mod limits;

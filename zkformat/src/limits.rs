@@ -60,6 +60,9 @@ mod tests {
         assert_eq!(Limits::default().max_buffer_len(), 2_097_150);
         // BufferSizeTest: jute.maxbuffer=100 ⇒ 100 + 1024.
         assert_eq!(Limits::with_maxbuffer(100).max_buffer_len(), 1124);
-        assert_eq!(Limits::with_maxbuffer(u32::MAX).max_buffer_len(), i32::MAX as u32);
+        assert_eq!(
+            Limits::with_maxbuffer(u32::MAX).max_buffer_len(),
+            i32::MAX as u32
+        );
     }
 }

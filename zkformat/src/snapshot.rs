@@ -4,7 +4,7 @@
 //! ```text
 //! FileHeader        16 bytes: "ZKSN", version 2, dbid -1
 //! i32 N, N × (session id: long, timeout: int)
-//! i32 M, M × (key: long, vector<ACL>)                       the ACL cache
+//! i32 M, M × (key: long, `vector<ACL>`)                       the ACL cache
 //! node*             path: ustring, data: buffer, acl key: long, StatPersisted (60 bytes)
 //! "/"               the tree terminator (the root itself is stored under "")
 //! seal #1           Adler32 of every byte before it (as a long), then the string "/"
@@ -630,7 +630,12 @@ impl SnapshotParser {
 ///
 /// # Errors
 /// Only if `raw` is not an item of `kind` (never for bytes framed by [`SnapshotParser`]).
-pub fn decode_item<'a>(kind: ItemKind, raw: &'a [u8], offset: u64, limits: Limits) -> Result<Item<'a>> {
+pub fn decode_item<'a>(
+    kind: ItemKind,
+    raw: &'a [u8],
+    offset: u64,
+    limits: Limits,
+) -> Result<Item<'a>> {
     let mut r = Reader::new(raw, offset, limits);
     let value = match kind {
         ItemKind::Header => SnapshotItem::Header(FileHeader::decode(raw, SNAPSHOT_MAGIC)?),
@@ -779,7 +784,8 @@ impl<'r> SnapshotReader<'r> {
     /// # Errors
     /// I/O errors while reading the first bytes.
     pub fn open<R: Read + 'r>(inner: R, limits: Limits) -> Result<SnapshotReader<'r>> {
-        let (compression, reader) = compression::open(inner, limits).map_err(|e| Error::io(&e, 0))?;
+        let (compression, reader) =
+            compression::open(inner, limits).map_err(|e| Error::io(&e, 0))?;
         Ok(SnapshotReader {
             buf: StreamBuffer::new(reader),
             parser: SnapshotParser::new(limits),
@@ -996,7 +1002,11 @@ impl<W: Write> SnapshotWriter<W> {
                 "snapshot writer: nodes must follow the session table and the ACL cache",
             ));
         }
-        let path = if node.path == b"/" { &b""[..] } else { node.path };
+        let path = if node.path == b"/" {
+            &b""[..]
+        } else {
+            node.path
+        };
         if !path.is_empty() && !self.written_paths.contains(&path_key(parent_of(path))) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -1007,7 +1017,10 @@ impl<W: Write> SnapshotWriter<W> {
             ));
         }
         if path.is_empty() && self.nodes > 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "snapshot writer: root written twice"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "snapshot writer: root written twice",
+            ));
         }
         self.written_paths.insert(path_key(path));
         let mut b = std::mem::take(&mut self.scratch);
@@ -1056,9 +1069,16 @@ impl<W: Write> SnapshotWriter<W> {
     ///
     /// # Errors
     /// I/O errors, or a snapshot without a root node.
-    pub fn finish_sections(mut self, digest: Option<ZxidDigest>, last_zxid: Option<Zxid>) -> io::Result<W> {
+    pub fn finish_sections(
+        mut self,
+        digest: Option<ZxidDigest>,
+        last_zxid: Option<Zxid>,
+    ) -> io::Result<W> {
         if self.nodes == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "snapshot writer: no root node"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "snapshot writer: no root node",
+            ));
         }
         let mut b = Vec::new();
         jute::put_string(&mut b, b"/");
@@ -1092,7 +1112,11 @@ mod tests {
 
     fn sample(tail: Tail) -> Vec<u8> {
         let mut w = SnapshotWriter::new(Vec::new()).unwrap();
-        w.write_sessions(&[Session { id: 7, timeout: 30000 }]).unwrap();
+        w.write_sessions(&[Session {
+            id: 7,
+            timeout: 30000,
+        }])
+        .unwrap();
         w.write_acl_cache(&[(1, &[Acl::OPEN_UNSAFE][..])]).unwrap();
         let st = |c| Stat {
             czxid: c,
@@ -1100,16 +1124,52 @@ mod tests {
             pzxid: c,
             ..Stat::default()
         };
-        w.write_node(&Node { path: b"", data: Some(b""), acl_key: -1, stat: st(0) }).unwrap();
-        w.write_node(&Node { path: b"/a", data: Some(b"hello"), acl_key: 1, stat: st(5) }).unwrap();
-        w.write_node(&Node { path: b"/a/b", data: None, acl_key: 1, stat: Stat { ephemeral_owner: 7, ..st(6) } }).unwrap();
-        assert!(w.write_node(&Node { path: b"/x/y", data: None, acl_key: 1, stat: st(6) }).is_err());
+        w.write_node(&Node {
+            path: b"",
+            data: Some(b""),
+            acl_key: -1,
+            stat: st(0),
+        })
+        .unwrap();
+        w.write_node(&Node {
+            path: b"/a",
+            data: Some(b"hello"),
+            acl_key: 1,
+            stat: st(5),
+        })
+        .unwrap();
+        w.write_node(&Node {
+            path: b"/a/b",
+            data: None,
+            acl_key: 1,
+            stat: Stat {
+                ephemeral_owner: 7,
+                ..st(6)
+            },
+        })
+        .unwrap();
+        assert!(w
+            .write_node(&Node {
+                path: b"/x/y",
+                data: None,
+                acl_key: 1,
+                stat: st(6)
+            })
+            .is_err());
         w.finish(tail, Zxid(6)).unwrap()
     }
 
     #[test]
     fn every_tail_reads_back_slice_and_stream() {
-        for tail in [Tail::NONE, Tail::DIGEST, Tail::DIGEST_AND_LAST_ZXID, Tail { digest: false, last_zxid: true }] {
+        for tail in [
+            Tail::NONE,
+            Tail::DIGEST,
+            Tail::DIGEST_AND_LAST_ZXID,
+            Tail {
+                digest: false,
+                last_zxid: true,
+            },
+        ] {
             let bytes = sample(tail);
             assert!(bytes.ends_with(&SEAL_TERMINATOR));
             let snap = Snapshot::new(&bytes, Limits::default());
@@ -1124,7 +1184,10 @@ mod tests {
             let s = snap.check().unwrap();
             assert_eq!(s.nodes, 3);
             assert_eq!(s.tail, tail);
-            assert_eq!(s.seals as usize, 1 + usize::from(tail.digest) + usize::from(tail.last_zxid));
+            assert_eq!(
+                s.seals as usize,
+                1 + usize::from(tail.digest) + usize::from(tail.last_zxid)
+            );
             if tail.digest {
                 assert_eq!(s.digest_check(Some(Zxid(6))), DigestCheck::Match);
             }
@@ -1146,14 +1209,27 @@ mod tests {
         let mut bad = bytes.clone();
         bad[n - 40] ^= 1; // seal #1 value
         let e = Snapshot::new(&bad, Limits::default()).check().unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::SealMismatch { index: 1, .. }), "{e}");
+        assert!(
+            matches!(e.kind(), ErrorKind::SealMismatch { index: 1, .. }),
+            "{e}"
+        );
         let mut extra = bytes.clone();
         extra.push(0);
-        let e = Snapshot::new(&extra, Limits::default()).check().unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::BadSnapshotTail { len: 34 }), "{e}");
-        let e = Snapshot::new(&bytes[..n - 50], Limits::default()).check().unwrap_err();
+        let e = Snapshot::new(&extra, Limits::default())
+            .check()
+            .unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::BadSnapshotTail { len: 34 }),
+            "{e}"
+        );
+        let e = Snapshot::new(&bytes[..n - 50], Limits::default())
+            .check()
+            .unwrap_err();
         assert!(e.is_truncated(), "{e}");
-        let e = SnapshotReader::open(&bytes[..n - 50], Limits::default()).unwrap().check().unwrap_err();
+        let e = SnapshotReader::open(&bytes[..n - 50], Limits::default())
+            .unwrap()
+            .check()
+            .unwrap_err();
         assert!(e.is_truncated(), "{e}");
     }
 }

@@ -15,11 +15,13 @@ use crate::data::{Acl, AclList, NodeKind, Stat, CONTAINER_OWNER};
 use crate::datadir::DataDir;
 use crate::digest::{node_digest, TreeDigest};
 use crate::error::{Error, ErrorKind, Result};
-use crate::snapshot::{Node, Session, SnapshotItem, SnapshotReader, SnapshotSummary, SnapshotWriter, Tail};
+use crate::limits::Limits;
+use crate::snapshot::{
+    Node, Session, SnapshotItem, SnapshotReader, SnapshotSummary, SnapshotWriter, Tail,
+};
 use crate::source::FileBytes;
 use crate::txn::{op, CreateTxn, Txn, TxnRecord};
 use crate::txnlog::{LogEnd, TxnLog};
-use crate::limits::Limits;
 use crate::zxid::Zxid;
 
 /// An ACL owned by the tree.
@@ -152,7 +154,9 @@ pub struct DataTree {
 }
 
 fn parent_of(path: &[u8]) -> Option<&[u8]> {
-    path.iter().rposition(|&b| b == b'/').map(|i| path.get(..i).unwrap_or(b""))
+    path.iter()
+        .rposition(|&b| b == b'/')
+        .map(|i| path.get(..i).unwrap_or(b""))
 }
 
 impl DataTree {
@@ -175,7 +179,10 @@ impl DataTree {
     fn put(&mut self, path: Vec<u8>, node: TreeNode) {
         self.digest.add(&path, node.data.as_deref(), &node.stat);
         if let NodeKind::Ephemeral(owner) = node.stat.kind() {
-            self.ephemerals.entry(owner).or_default().insert(path.clone(), ());
+            self.ephemerals
+                .entry(owner)
+                .or_default()
+                .insert(path.clone(), ());
         }
         if let Some(old) = self.nodes.insert(path.clone(), node) {
             self.digest.remove(&path, old.data.as_deref(), &old.stat);
@@ -216,7 +223,10 @@ impl DataTree {
     ///
     /// # Errors
     /// The first problem in the snapshot.
-    pub fn from_snapshot(mut reader: SnapshotReader<'_>, name_zxid: Zxid) -> Result<(DataTree, SnapshotSummary)> {
+    pub fn from_snapshot(
+        mut reader: SnapshotReader<'_>,
+        name_zxid: Zxid,
+    ) -> Result<(DataTree, SnapshotSummary)> {
         let mut t = DataTree::default();
         while let Some(item) = reader.next_item()? {
             match item.value {
@@ -224,10 +234,17 @@ impl DataTree {
                     t.sessions.insert(s.id, s.timeout);
                 }
                 SnapshotItem::AclEntry(e) => {
-                    t.acls.insert(e.key, e.acls.iter().map(|a| OwnedAcl::from_acl(&a)).collect());
+                    t.acls.insert(
+                        e.key,
+                        e.acls.iter().map(|a| OwnedAcl::from_acl(&a)).collect(),
+                    );
                 }
                 SnapshotItem::Node(n) => {
-                    let path = if n.path == b"/" { Vec::new() } else { n.path.to_vec() };
+                    let path = if n.path == b"/" {
+                        Vec::new()
+                    } else {
+                        n.path.to_vec()
+                    };
                     if !path.is_empty() {
                         let parent = parent_of(&path).unwrap_or(b"");
                         if !t.nodes.contains_key(parent) {
@@ -313,7 +330,8 @@ impl DataTree {
             }
             Txn::CloseSession(paths) => {
                 self.sessions.remove(&h.session);
-                let mut doomed: Vec<Vec<u8>> = self.ephemerals_of(h.session).map(<[u8]>::to_vec).collect();
+                let mut doomed: Vec<Vec<u8>> =
+                    self.ephemerals_of(h.session).map(<[u8]>::to_vec).collect();
                 if let Some(p) = paths {
                     for path in p.iter() {
                         if !doomed.iter().any(|d| d == path) {
@@ -354,13 +372,29 @@ impl DataTree {
         let ok = match t {
             Txn::Create(c) | Txn::Create2(c) => {
                 let owner = if c.ephemeral.get() { session } else { 0 };
-                let ok = self.create(c.path, c.data, &c.acl, owner, c.parent_cversion.unwrap_or(-1), zxid, time);
+                let ok = self.create(
+                    c.path,
+                    c.data,
+                    &c.acl,
+                    owner,
+                    c.parent_cversion.unwrap_or(-1),
+                    zxid,
+                    time,
+                );
                 if !ok && t.op() == op::CREATE {
                     self.raise_parent_cversion(c, zxid);
                 }
                 ok
             }
-            Txn::CreateContainer(c) => self.create(c.path, c.data, &c.acl, CONTAINER_OWNER, c.parent_cversion, zxid, time),
+            Txn::CreateContainer(c) => self.create(
+                c.path,
+                c.data,
+                &c.acl,
+                CONTAINER_OWNER,
+                c.parent_cversion,
+                zxid,
+                time,
+            ),
             Txn::CreateTtl(c) => self.create(
                 c.path,
                 c.data,
@@ -384,7 +418,11 @@ impl DataTree {
                     n.acl_key = key;
                 })
             }
-            Txn::Check { .. } | Txn::Error { .. } | Txn::CreateSession { .. } | Txn::CloseSession(_) | Txn::Multi(_) => true,
+            Txn::Check { .. }
+            | Txn::Error { .. }
+            | Txn::CreateSession { .. }
+            | Txn::CloseSession(_)
+            | Txn::Multi(_) => true,
         };
         if !ok {
             self.stats.ignored_errors += 1;
@@ -393,7 +431,9 @@ impl DataTree {
 
     /// `DataTree.setCversionPzxid` for a type-1 create that met an existing node.
     fn raise_parent_cversion(&mut self, c: &CreateTxn<'_>, zxid: Zxid) {
-        let Some(parent) = parent_of(c.path) else { return };
+        let Some(parent) = parent_of(c.path) else {
+            return;
+        };
         let parent = parent.to_vec();
         self.modify(&parent, |p| {
             let new = match c.parent_cversion {
@@ -408,8 +448,19 @@ impl DataTree {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn create(&mut self, path: &[u8], data: Option<&[u8]>, acl: &AclList<'_>, owner: i64, parent_cversion: i32, zxid: Zxid, time: i64) -> bool {
-        let Some(parent) = parent_of(path) else { return false };
+    fn create(
+        &mut self,
+        path: &[u8],
+        data: Option<&[u8]>,
+        acl: &AclList<'_>,
+        owner: i64,
+        parent_cversion: i32,
+        zxid: Zxid,
+        time: i64,
+    ) -> bool {
+        let Some(parent) = parent_of(path) else {
+            return false;
+        };
         if !self.nodes.contains_key(parent) {
             return false;
         }
@@ -423,7 +474,11 @@ impl DataTree {
         }
         let parent = parent.to_vec();
         self.modify(&parent, |p| {
-            let v = if parent_cversion == -1 { p.stat.cversion.wrapping_add(1) } else { parent_cversion };
+            let v = if parent_cversion == -1 {
+                p.stat.cversion.wrapping_add(1)
+            } else {
+                parent_cversion
+            };
             if v > p.stat.cversion {
                 p.stat.cversion = v;
                 p.stat.pzxid = zxid.0;
@@ -451,7 +506,9 @@ impl DataTree {
     }
 
     fn delete(&mut self, path: &[u8], zxid: Zxid) -> bool {
-        let Some(parent) = parent_of(path) else { return false };
+        let Some(parent) = parent_of(path) else {
+            return false;
+        };
         let parent = parent.to_vec();
         if !self.modify(&parent, |p| {
             if zxid.0 > p.stat.pzxid {
@@ -470,14 +527,27 @@ impl DataTree {
     /// I/O errors.
     pub fn write_snapshot<W: Write>(&self, out: W, tail: Tail) -> std::io::Result<W> {
         let mut w = SnapshotWriter::new(out)?;
-        let sessions: Vec<Session> = self.sessions.iter().map(|(&id, &timeout)| Session { id, timeout }).collect();
+        let sessions: Vec<Session> = self
+            .sessions
+            .iter()
+            .map(|(&id, &timeout)| Session { id, timeout })
+            .collect();
         w.write_sessions(&sessions)?;
-        let mut used: Vec<i64> = self.nodes.values().map(|n| n.acl_key).filter(|&k| k != -1).collect();
+        let mut used: Vec<i64> = self
+            .nodes
+            .values()
+            .map(|n| n.acl_key)
+            .filter(|&k| k != -1)
+            .collect();
         used.sort_unstable();
         used.dedup();
         let lists: Vec<(i64, Vec<Acl<'_>>)> = used
             .iter()
-            .filter_map(|k| self.acls.get(*k).map(|l| (*k, l.iter().map(OwnedAcl::as_acl).collect())))
+            .filter_map(|k| {
+                self.acls
+                    .get(*k)
+                    .map(|l| (*k, l.iter().map(OwnedAcl::as_acl).collect()))
+            })
             .collect();
         let refs: Vec<(i64, &[Acl<'_>])> = lists.iter().map(|(k, v)| (*k, v.as_slice())).collect();
         w.write_acl_cache(&refs)?;
@@ -546,7 +616,11 @@ pub struct Replay {
 /// # Errors
 /// A data dir with no usable snapshot while logs exist, a log entry with a bad checksum, or an
 /// undecodable txn; each names its file.
-pub fn replay_datadir(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits) -> std::result::Result<Replay, FileError> {
+pub fn replay_datadir(
+    dir: &DataDir,
+    to_zxid: Option<Zxid>,
+    limits: Limits,
+) -> std::result::Result<Replay, FileError> {
     replay_datadir_with(dir, to_zxid, limits, false)
 }
 
@@ -555,7 +629,12 @@ pub fn replay_datadir(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits) -> s
 ///
 /// # Errors
 /// See [`replay_datadir`].
-pub fn replay_datadir_with(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits, salvage: bool) -> std::result::Result<Replay, FileError> {
+pub fn replay_datadir_with(
+    dir: &DataDir,
+    to_zxid: Option<Zxid>,
+    limits: Limits,
+    salvage: bool,
+) -> std::result::Result<Replay, FileError> {
     let mut rejected = Vec::new();
     let mut loaded = None;
     for cand in dir.snapshot_candidates() {
@@ -566,7 +645,8 @@ pub fn replay_datadir_with(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits,
             path: cand.path.clone(),
             error: Error::io(&e, 0),
         })?;
-        let result = SnapshotReader::open(&bytes[..], limits).and_then(|r| DataTree::from_snapshot(r, cand.zxid()));
+        let result = SnapshotReader::open(&bytes[..], limits)
+            .and_then(|r| DataTree::from_snapshot(r, cand.zxid()));
         match result {
             Ok((tree, summary)) => {
                 loaded = Some((cand.clone(), tree, summary));
@@ -591,8 +671,9 @@ pub fn replay_datadir_with(dir: &DataDir, to_zxid: Option<Zxid>, limits: Limits,
     };
     // TxnDigests can be checked once the tree is exactly the tree at some zxid: when the
     // snapshot's own digest matched (a non-fuzzy snapshot).
-    tree.check_digests = snapshot_summary
-        .is_some_and(|s| s.digest_check(Some(snapshot_zxid)) == crate::snapshot::DigestCheck::Match);
+    tree.check_digests = snapshot_summary.is_some_and(|s| {
+        s.digest_check(Some(snapshot_zxid)) == crate::snapshot::DigestCheck::Match
+    });
     let mut logs = Vec::new();
     let mut stopped_by = None;
     'files: for log in dir.logs_after(snapshot_zxid) {
@@ -691,14 +772,20 @@ mod tests {
         assert_eq!(t.get(b"/a").unwrap().stat.cversion, 1);
         assert_eq!(t.get(b"/a").unwrap().stat.pzxid, 3);
         // A create that meets an existing node is ignored but counted.
-        apply(&mut t, &rec(op::CREATE2, 4, &create_body(b"/a/e", false, 2)));
+        apply(
+            &mut t,
+            &rec(op::CREATE2, 4, &create_body(b"/a/e", false, 2)),
+        );
         assert_eq!(t.stats.ignored_errors, 1);
         // A failed multi changes nothing.
         let mut err = Vec::new();
         jute::put_i32(&mut err, -101);
         let cb = create_body(b"/b", false, 2);
         let mut m = Vec::new();
-        MultiTxn::encode_ops([(op::CREATE, &cb[..]), (op::ERROR, &err[..])].into_iter(), &mut m);
+        MultiTxn::encode_ops(
+            [(op::CREATE, &cb[..]), (op::ERROR, &err[..])].into_iter(),
+            &mut m,
+        );
         apply(&mut t, &rec(op::MULTI, 5, &m));
         assert!(t.get(b"/b").is_none());
         // closeSession removes the session's ephemerals and moves the parent's pzxid only.
@@ -714,7 +801,10 @@ mod tests {
         let r = SnapshotReader::open(&bytes[..], Limits::default()).unwrap();
         let (back, summary) = DataTree::from_snapshot(r, Zxid(6)).unwrap();
         assert_eq!(back.len(), t.len());
-        assert_eq!(summary.digest_check(Some(Zxid(6))), crate::snapshot::DigestCheck::Match);
+        assert_eq!(
+            summary.digest_check(Some(Zxid(6))),
+            crate::snapshot::DigestCheck::Match
+        );
         assert_eq!(back.get(b"/a"), t.get(b"/a"));
     }
 }

@@ -5,7 +5,7 @@
 //! | record | fields |
 //! |---|---|
 //! | `TxnHeader` (32 bytes) | clientId: long, cxid: int, zxid: long, time: long, type: int |
-//! | `CreateTxn` (op 1, 15) | path, data: buffer, acl: vector<ACL>, ephemeral: boolean, parentCVersion: int (absent in the pre-3.4 `CreateTxnV0`) |
+//! | `CreateTxn` (op 1, 15) | path, data: buffer, acl: `vector<ACL>`, ephemeral: boolean, parentCVersion: int (absent in the pre-3.4 `CreateTxnV0`) |
 //! | `CreateContainerTxn` (19) | path, data, acl, parentCVersion |
 //! | `CreateTTLTxn` (21) | path, data, acl, parentCVersion, ttl: long |
 //! | `DeleteTxn` (2, 20) | path |
@@ -14,7 +14,7 @@
 //! | `CheckVersionTxn` (13, only inside multi) | path, version |
 //! | `MultiTxn` (14) | vector<Txn { type: int, data: buffer }> |
 //! | `CreateSessionTxn` (-10) | timeOut: int |
-//! | `CloseSessionTxn` (-11) | nothing (≤ 3.5, or flag off) or paths2Delete: vector<ustring> (3.6+) |
+//! | `CloseSessionTxn` (-11) | nothing (≤ 3.5, or flag off) or paths2Delete: `vector<ustring>` (3.6+) |
 //! | `ErrorTxn` (-1) | err: int |
 //! | `TxnDigest` (12 bytes, 3.6+) | version: int, treeDigest: long |
 //!
@@ -306,10 +306,15 @@ impl<'a> MultiOp<'a> {
         let data = self.data.unwrap_or(&[]);
         let mut r = Reader::new(data, self.offset + 8, self.limits);
         let body = match self.op {
-            op::CREATE | op::CREATE2 | op::CREATE_TTL | op::CREATE_CONTAINER | op::DELETE
-            | op::DELETE_CONTAINER | op::SET_DATA | op::CHECK | op::ERROR => {
-                Txn::decode_body(self.op, &mut r, false)?
-            }
+            op::CREATE
+            | op::CREATE2
+            | op::CREATE_TTL
+            | op::CREATE_CONTAINER
+            | op::DELETE
+            | op::DELETE_CONTAINER
+            | op::SET_DATA
+            | op::CHECK
+            | op::ERROR => Txn::decode_body(self.op, &mut r, false)?,
             other => {
                 return Err(Error::new(
                     ErrorKind::UnknownTxnType { op: other },
@@ -528,15 +533,15 @@ impl<'a> Txn<'a> {
             },
             op::CLOSE_SESSION => {
                 // No body (≤ 3.5 or flag off), possibly followed by a 12-byte digest.
-                if r.remaining() == 0 || r.remaining() == 12 && r.rest().get(..4) == Some(&[0, 0, 0, 2]) {
+                if r.remaining() == 0
+                    || r.remaining() == 12 && r.rest().get(..4) == Some(&[0, 0, 0, 2])
+                {
                     Txn::CloseSession(None)
                 } else {
                     Txn::CloseSession(Some(PathList::decode(r)?))
                 }
             }
-            op::ERROR => Txn::Error {
-                err: r.i32("err")?,
-            },
+            op::ERROR => Txn::Error { err: r.i32("err")? },
             other => {
                 return Err(Error::new(
                     ErrorKind::UnknownTxnType { op: other },
@@ -664,11 +669,10 @@ impl<'a> TxnRecord<'a> {
         let header = TxnHeader::decode(&mut r)?;
         let body = match header.op {
             op::CHECK => {
-                return Err(Error::new(
-                    ErrorKind::UnknownTxnType { op: header.op },
-                    base + 28,
+                return Err(
+                    Error::new(ErrorKind::UnknownTxnType { op: header.op }, base + 28)
+                        .with_zxid(header.zxid),
                 )
-                .with_zxid(header.zxid))
             }
             code => Txn::decode_body(code, &mut r, true).map_err(|e| e.with_zxid(header.zxid))?,
         };
@@ -761,7 +765,9 @@ mod tests {
         assert_eq!(round_trip(&p).digest.unwrap().tree_digest, 99);
         p.push(0);
         assert!(matches!(
-            TxnRecord::decode(&p, 0, Limits::default()).unwrap_err().kind(),
+            TxnRecord::decode(&p, 0, Limits::default())
+                .unwrap_err()
+                .kind(),
             ErrorKind::TrailingBytes { len: 13, .. }
         ));
     }
@@ -798,13 +804,22 @@ mod tests {
         jute::put_i32(&mut err, -2);
         let mut p = Vec::new();
         header(op::MULTI).encode(&mut p);
-        MultiTxn::encode_ops([(op::CHECK, &check[..]), (op::ERROR, &err[..])].into_iter(), &mut p);
+        MultiTxn::encode_ops(
+            [(op::CHECK, &check[..]), (op::ERROR, &err[..])].into_iter(),
+            &mut p,
+        );
         let rec = round_trip(&p);
         let Txn::Multi(m) = rec.body else { panic!() };
         assert_eq!(m.len(), 2);
         assert!(m.failed());
         let ops: Vec<_> = m.ops().map(|o| o.txn().unwrap()).collect();
-        assert_eq!(ops[0], Txn::Check { path: b"/a", version: 4 });
+        assert_eq!(
+            ops[0],
+            Txn::Check {
+                path: b"/a",
+                version: 4
+            }
+        );
         assert_eq!(ops[1], Txn::Error { err: -2 });
         // A setACL inside a multi is not something ZooKeeper can apply.
         let mut bad = Vec::new();

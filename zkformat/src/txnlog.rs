@@ -21,10 +21,10 @@ use byteorder::{BigEndian, ByteOrder};
 
 use crate::checksum::adler32;
 use crate::error::{Error, ErrorKind, Result};
+use crate::jute::Reader;
 use crate::kind::{FileHeader, FILE_HEADER_SIZE, LOG_MAGIC};
 use crate::limits::Limits;
 use crate::txn::{TxnHeader, TxnRecord, TXN_HEADER_SIZE};
-use crate::jute::Reader;
 use crate::zxid::Zxid;
 
 /// Bytes of framing around each payload: checksum (8), length (4), end-of-record byte (1).
@@ -100,7 +100,13 @@ pub struct TxnEntry<'a> {
 }
 
 impl<'a> TxnEntry<'a> {
-    fn from_frame(raw: &'a [u8], offset: u64, index: u64, checksum_ok: bool, limits: Limits) -> Result<TxnEntry<'a>> {
+    fn from_frame(
+        raw: &'a [u8],
+        offset: u64,
+        index: u64,
+        checksum_ok: bool,
+        limits: Limits,
+    ) -> Result<TxnEntry<'a>> {
         let payload = raw.get(12..raw.len().saturating_sub(1)).unwrap_or(&[]);
         let header = TxnHeader::decode(&mut Reader::new(payload, offset + 12, limits))?;
         Ok(TxnEntry {
@@ -120,7 +126,9 @@ impl<'a> TxnEntry<'a> {
 
     /// The payload (txn header, body, optional digest).
     pub fn payload(&self) -> &'a [u8] {
-        self.raw.get(12..self.raw.len().saturating_sub(1)).unwrap_or(&[])
+        self.raw
+            .get(12..self.raw.len().saturating_sub(1))
+            .unwrap_or(&[])
     }
 
     /// Absolute offset of the entry's first byte.
@@ -266,7 +274,11 @@ impl LogParser {
             if !eof {
                 return Ok(Step::NeedMoreData(12));
             }
-            let reason = if buf.is_empty() { EndReason::Eof } else { EndReason::Torn };
+            let reason = if buf.is_empty() {
+                EndReason::Eof
+            } else {
+                EndReason::Torn
+            };
             return self.end(reason, buf);
         };
         let stored = BigEndian::read_u64(crc);
@@ -303,8 +315,11 @@ impl LogParser {
         let zxid = payload.get(12..20).map(|z| Zxid(BigEndian::read_i64(z)));
         let checksum_ok = computed == stored;
         if !checksum_ok && self.strict {
-            let e = Error::new(ErrorKind::ChecksumMismatch { stored, computed }, self.offset)
-                .with_record(self.index);
+            let e = Error::new(
+                ErrorKind::ChecksumMismatch { stored, computed },
+                self.offset,
+            )
+            .with_record(self.index);
             return Err(match zxid {
                 Some(z) => e.with_zxid(z),
                 None => e,
@@ -491,7 +506,9 @@ impl<R: Read> StreamBuffer<R> {
 
     /// The last `len` bytes consumed (still in the buffer until the next fill).
     pub(crate) fn consumed_slice(&self, len: usize) -> &[u8] {
-        self.buf.get(self.start.saturating_sub(len)..self.start).unwrap_or(&[])
+        self.buf
+            .get(self.start.saturating_sub(len)..self.start)
+            .unwrap_or(&[])
     }
 
     /// Reads until at least `n` unconsumed bytes are buffered or the input ends.
@@ -631,7 +648,8 @@ impl<R: Read> LogReader<R> {
                 Ok(Step::Entry { len, checksum_ok }) => {
                     self.buf.consume(len);
                     let raw = self.buf.consumed_slice(len);
-                    return TxnEntry::from_frame(raw, offset, index, checksum_ok, self.limits).map(Some);
+                    return TxnEntry::from_frame(raw, offset, index, checksum_ok, self.limits)
+                        .map(Some);
                 }
             }
         }
@@ -720,7 +738,11 @@ impl<W: Write> TxnLogWriter<W> {
         if !entry.checksum_ok() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("entry at byte {} (zxid {}) has a bad checksum", entry.offset(), entry.zxid()),
+                format!(
+                    "entry at byte {} (zxid {}) has a bad checksum",
+                    entry.offset(),
+                    entry.zxid()
+                ),
             ));
         }
         self.out.write_all(entry.raw())?;
@@ -789,7 +811,10 @@ mod tests {
         let mut rd = LogReader::new(&data[..], Limits::default()).unwrap();
         let mut n = 0;
         while let Some(e) = rd.next_entry().unwrap() {
-            assert_eq!(e.record().unwrap().body, Txn::CreateSession { timeout: 30000 });
+            assert_eq!(
+                e.record().unwrap().body,
+                Txn::CreateSession { timeout: 30000 }
+            );
             n += 1;
         }
         assert_eq!(n, 3);
@@ -811,11 +836,19 @@ mod tests {
         assert!(matches!(e.kind(), ErrorKind::ChecksumMismatch { .. }));
         assert_eq!(e.offset(), 16);
         assert_eq!(e.zxid(), Some(Zxid(1)));
-        let lenient: Vec<_> = log.entries_lenient().map(|e| e.unwrap().checksum_ok()).collect();
+        let lenient: Vec<_> = log
+            .entries_lenient()
+            .map(|e| e.unwrap().checksum_ok())
+            .collect();
         assert_eq!(lenient, vec![false, true]);
         let mut huge = data.clone();
         huge[16 + 8..16 + 12].copy_from_slice(&0x7fff_ffffi32.to_be_bytes());
-        let e = TxnLog::parse(&huge, Limits::default()).unwrap().entries().next().unwrap().unwrap_err();
+        let e = TxnLog::parse(&huge, Limits::default())
+            .unwrap()
+            .entries()
+            .next()
+            .unwrap()
+            .unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::LengthOutOfRange { .. }));
         assert_eq!(e.offset(), 24);
     }

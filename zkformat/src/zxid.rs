@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(log_file_name(n.zxid), "log.100000001");
         let s = parse_file_name("snapshot.2a.snappy").unwrap();
         assert_eq!(s.kind, FileNameKind::Snapshot(NameCompression::Snappy));
-        assert_eq!(snapshot_file_name(Zxid(42), NameCompression::Gzip), "snapshot.2a.gz");
+        assert_eq!(
+            snapshot_file_name(Zxid(42), NameCompression::Gzip),
+            "snapshot.2a.gz"
+        );
         // Stray suffixes are still picked up, as ZooKeeper does.
         assert_eq!(parse_file_name("log.42.fixed").unwrap().zxid, Zxid(0x42));
         assert!(parse_file_name("log.").is_none());

@@ -45,10 +45,15 @@ fn real_files() -> Vec<PathBuf> {
     }
     v.retain(|p| {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        (name.starts_with("log.") || name.starts_with("snapshot.")) && !p.to_string_lossy().contains("/upgrade/")
+        (name.starts_with("log.") || name.starts_with("snapshot."))
+            && !p.to_string_lossy().contains("/upgrade/")
     });
     v.sort();
-    assert!(v.len() > 50, "expected the real test data under testdata/, found {}", v.len());
+    assert!(
+        v.len() > 50,
+        "expected the real test data under testdata/, found {}",
+        v.len()
+    );
     v
 }
 
@@ -85,10 +90,19 @@ fn every_real_file_parses_and_round_trips() {
                     let rec = e.record().unwrap_or_else(|err| panic!("{name}: {err}"));
                     let mut payload = Vec::new();
                     rec.encode(&mut payload);
-                    assert_eq!(payload, e.payload(), "{name}: zxid {} re-encodes differently", e.zxid());
+                    assert_eq!(
+                        payload,
+                        e.payload(),
+                        "{name}: zxid {} re-encodes differently",
+                        e.zxid()
+                    );
                     rebuilt.extend_from_slice(e.raw());
                     if let Some(prev) = last {
-                        assert!(e.zxid() > prev, "{name}: zxids go backwards at {}", e.zxid());
+                        assert!(
+                            e.zxid() > prev,
+                            "{name}: zxids go backwards at {}",
+                            e.zxid()
+                        );
                     }
                     last = Some(e.zxid());
                 }
@@ -96,7 +110,11 @@ fn every_real_file_parses_and_round_trips() {
                     assert_eq!(end.offset as usize, rebuilt.len(), "{name}");
                     assert_eq!(&bytes[..rebuilt.len()], &rebuilt[..], "{name}");
                     assert_eq!(end.trailing_nonzero, 0, "{name}: {}", end.describe());
-                    assert!(matches!(end.reason, EndReason::Eof | EndReason::ZeroPadding), "{name}: {}", end.describe());
+                    assert!(
+                        matches!(end.reason, EndReason::Eof | EndReason::ZeroPadding),
+                        "{name}: {}",
+                        end.describe()
+                    );
                 }
             }
             FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy => {
@@ -124,7 +142,16 @@ fn every_real_file_parses_and_round_trips() {
                 }
                 if name.ends_with("snapshot.83f") {
                     let e = failed.expect("snapshot.83f must fail");
-                    assert!(matches!(e.kind(), ErrorKind::LengthOutOfRange { len: 977_468_229, .. }), "{e}");
+                    assert!(
+                        matches!(
+                            e.kind(),
+                            ErrorKind::LengthOutOfRange {
+                                len: 977_468_229,
+                                ..
+                            }
+                        ),
+                        "{e}"
+                    );
                     continue;
                 }
                 if let Some(e) = failed {
@@ -132,9 +159,15 @@ fn every_real_file_parses_and_round_trips() {
                 }
                 assert_eq!(rebuilt, plain, "{name}: items do not cover the stream");
                 // Where the digest was taken at the name's zxid, it must match the tree.
-                let zxid = zkformat::zxid::parse_file_name(path.file_name().unwrap().to_str().unwrap()).unwrap().zxid;
+                let zxid =
+                    zkformat::zxid::parse_file_name(path.file_name().unwrap().to_str().unwrap())
+                        .unwrap()
+                        .zxid;
                 let check = items.summary().digest_check(Some(zxid));
-                assert!(!matches!(check, DigestCheck::Mismatch { .. }), "{name}: {check:?}");
+                assert!(
+                    !matches!(check, DigestCheck::Mismatch { .. }),
+                    "{name}: {check:?}"
+                );
             }
             other => panic!("{name}: unexpected kind {other:?}"),
         }
@@ -144,10 +177,15 @@ fn every_real_file_parses_and_round_trips() {
 
 fn count_entries(path: &str) -> usize {
     let bytes = fs::read(testdata().join(path)).unwrap();
-    TxnLog::parse(&bytes, Limits::default()).unwrap().entries().map(|e| e.unwrap()).count()
+    let log = TxnLog::parse(&bytes, Limits::default()).unwrap();
+    let entries: Vec<_> = log.entries().collect::<Result<_, _>>().unwrap();
+    entries.len()
 }
 
-fn snapshot_summary(path: &str, limits: Limits) -> zkformat::Result<zkformat::snapshot::SnapshotSummary> {
+fn snapshot_summary(
+    path: &str,
+    limits: Limits,
+) -> zkformat::Result<zkformat::snapshot::SnapshotSummary> {
     let bytes = fs::read(testdata().join(path)).unwrap();
     let summary = SnapshotReader::open(&bytes[..], limits)?.check();
     summary
@@ -159,11 +197,35 @@ fn upstream_fixture_expectations() {
     assert_eq!(count_entries("upstream/invalidsnap/version-2/log.274"), 967);
     assert_eq!(count_entries("upstream/invalidsnap/version-2/log.63b"), 517);
     let d = Limits::default();
-    assert_eq!(snapshot_summary("upstream/invalidsnap/version-2/snapshot.272", d).unwrap().nodes, 628);
-    assert_eq!(snapshot_summary("upstream/invalidsnap/version-2/snapshot.273", d).unwrap().nodes, 629);
-    assert_eq!(snapshot_summary("upstream/invalidsnap/version-2/snapshot.639", d).unwrap().nodes, 1595);
+    assert_eq!(
+        snapshot_summary("upstream/invalidsnap/version-2/snapshot.272", d)
+            .unwrap()
+            .nodes,
+        628
+    );
+    assert_eq!(
+        snapshot_summary("upstream/invalidsnap/version-2/snapshot.273", d)
+            .unwrap()
+            .nodes,
+        629
+    );
+    assert_eq!(
+        snapshot_summary("upstream/invalidsnap/version-2/snapshot.639", d)
+            .unwrap()
+            .nodes,
+        1595
+    );
     let e = snapshot_summary("upstream/invalidsnap/version-2/snapshot.83f", d).unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::LengthOutOfRange { len: 977_468_229, .. }), "{e}");
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::LengthOutOfRange {
+                len: 977_468_229,
+                ..
+            }
+        ),
+        "{e}"
+    );
 
     // log.42: the second entry's stored checksum has one flipped bit.
     let bytes = fs::read(testdata().join("upstream/invalidsnap/version-2/log.42")).unwrap();
@@ -173,21 +235,38 @@ fn upstream_fixture_expectations() {
     let e = it.next().unwrap().unwrap_err();
     assert_eq!(e.zxid(), Some(Zxid(0x88_0000_0002)));
     assert_eq!(e.offset(), 61);
-    assert_eq!(*e.kind(), ErrorKind::ChecksumMismatch { stored: 0xef6a0d2d, computed: 0xdf6a0d2d });
+    assert_eq!(
+        *e.kind(),
+        ErrorKind::ChecksumMismatch {
+            stored: 0xef6a0d2d,
+            computed: 0xdf6a0d2d
+        }
+    );
     assert!(it.next().is_none(), "fused after the error");
 
     // buffersize: with jute.maxbuffer=100 every folder fails to load (BufferSizeTest); with the
     // defaults they read cleanly.
     let small = Limits::with_maxbuffer(100);
     for dir in ["create", "set", "snapshot"] {
-        let bytes = fs::read(testdata().join(format!("upstream/buffersize/{dir}/version-2/log.1"))).unwrap();
+        let bytes = fs::read(testdata().join(format!("upstream/buffersize/{dir}/version-2/log.1")))
+            .unwrap();
         let r: Result<Vec<_>, _> = TxnLog::parse(&bytes, small).unwrap().entries().collect();
         let e = r.unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::LengthOutOfRange { limit: 1124, .. }), "{dir}: {e}");
-        assert!(TxnLog::parse(&bytes, d).unwrap().entries().all(|e| e.is_ok()));
+        assert!(
+            matches!(e.kind(), ErrorKind::LengthOutOfRange { limit: 1124, .. }),
+            "{dir}: {e}"
+        );
+        assert!(TxnLog::parse(&bytes, d)
+            .unwrap()
+            .entries()
+            .all(|e| e.is_ok()));
     }
-    let e = snapshot_summary("upstream/buffersize/snapshot/version-2/snapshot.2", small).unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::LengthOutOfRange { len: 5000, .. }), "{e}");
+    let e =
+        snapshot_summary("upstream/buffersize/snapshot/version-2/snapshot.2", small).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::LengthOutOfRange { len: 5000, .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -198,7 +277,11 @@ fn upstream_invalidsnap_restores_like_zookeeper() {
     assert!(r.snapshot.as_ref().unwrap().ends_with("snapshot.639"));
     assert_eq!(r.rejected_snapshots.len(), 1);
     assert!(r.rejected_snapshots[0].path.ends_with("snapshot.83f"));
-    let used: Vec<_> = r.logs.iter().map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let used: Vec<_> = r
+        .logs
+        .iter()
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(used, vec!["log.274", "log.63b"]);
     assert_eq!(r.tree.len(), 2113);
     assert_eq!(r.tree.last_zxid, Zxid(0x83f));
@@ -223,9 +306,20 @@ fn served_from_json(node: &serde_json::Value) -> (String, Served) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["perms"].as_i64().unwrap(), a["scheme"].as_str().unwrap().to_string(), a["id"].as_str().unwrap().to_string()))
+        .map(|a| {
+            (
+                a["perms"].as_i64().unwrap(),
+                a["scheme"].as_str().unwrap().to_string(),
+                a["id"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    let stat = node["stat"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_i64().unwrap())).collect();
+    let stat = node["stat"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_i64().unwrap()))
+        .collect();
     (path, Served { data, acl, stat })
 }
 
@@ -237,7 +331,16 @@ fn served_from_tree(tree: &DataTree) -> BTreeMap<String, Served> {
         let n = tree.get(path).unwrap();
         let children = i64::from(counts.get(path).copied().unwrap_or(0));
         let acl = match tree.acls.get(n.acl_key) {
-            Some(l) => l.iter().map(|a| (i64::from(a.perms), String::from_utf8_lossy(&a.scheme).into_owned(), String::from_utf8_lossy(&a.id).into_owned())).collect(),
+            Some(l) => l
+                .iter()
+                .map(|a| {
+                    (
+                        i64::from(a.perms),
+                        String::from_utf8_lossy(&a.scheme).into_owned(),
+                        String::from_utf8_lossy(&a.id).into_owned(),
+                    )
+                })
+                .collect(),
             None => vec![(31, "world".to_string(), "anyone".to_string())],
         };
         let s = n.stat;
@@ -250,7 +353,14 @@ fn served_from_tree(tree: &DataTree) -> BTreeMap<String, Served> {
             ("cversion", 2 * i64::from(s.cversion) - children),
             ("aversion", i64::from(s.aversion)),
             // Servers show containers and TTL nodes with owner 0 (`DataNode.copyStat`).
-            ("ephemeralOwner", if matches!(s.kind(), NodeKind::Container | NodeKind::Ttl(_)) { 0 } else { s.ephemeral_owner }),
+            (
+                "ephemeralOwner",
+                if matches!(s.kind(), NodeKind::Container | NodeKind::Ttl(_)) {
+                    0
+                } else {
+                    s.ephemeral_owner
+                },
+            ),
             ("pzxid", s.pzxid),
             ("dataLength", n.data.as_ref().map_or(0, |d| d.len() as i64)),
             ("numChildren", children),
@@ -258,8 +368,19 @@ fn served_from_tree(tree: &DataTree) -> BTreeMap<String, Served> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        let shown = if path.is_empty() { "/".to_string() } else { String::from_utf8(path.to_vec()).unwrap() };
-        m.insert(shown, Served { data: n.data.clone(), acl, stat });
+        let shown = if path.is_empty() {
+            "/".to_string()
+        } else {
+            String::from_utf8(path.to_vec()).unwrap()
+        };
+        m.insert(
+            shown,
+            Served {
+                data: n.data.clone(),
+                acl,
+                stat,
+            },
+        );
     }
     m
 }
@@ -268,17 +389,29 @@ fn served_from_tree(tree: &DataTree) -> BTreeMap<String, Served> {
 fn replayed_data_dirs_equal_what_zookeeper_served() {
     let mut checked = 0;
     for version in ["zk-3.4", "zk-3.8", "zk-3.9"] {
-        let Ok(rd) = fs::read_dir(testdata().join(version)) else { continue };
+        let Ok(rd) = fs::read_dir(testdata().join(version)) else {
+            continue;
+        };
         let mut dirs: Vec<_> = rd.flatten().map(|e| e.path()).collect();
         dirs.sort();
         for dir in dirs {
             let expected_file = dir.join("expected-tree.json");
-            let Ok(text) = fs::read_to_string(&expected_file) else { continue };
+            let Ok(text) = fs::read_to_string(&expected_file) else {
+                continue;
+            };
             let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let capture_zxid = json["zxid_at_capture"].as_str().and_then(|s| i64::from_str_radix(s.trim_start_matches("0x"), 16).ok());
-            let expected: BTreeMap<String, Served> = json["nodes"].as_array().unwrap().iter().map(served_from_json).collect();
+            let capture_zxid = json["zxid_at_capture"]
+                .as_str()
+                .and_then(|s| i64::from_str_radix(s.trim_start_matches("0x"), 16).ok());
+            let expected: BTreeMap<String, Served> = json["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(served_from_json)
+                .collect();
             let dd = DataDir::scan(&dir).unwrap();
-            let r = replay_datadir(&dd, capture_zxid.map(Zxid), Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            let r = replay_datadir(&dd, capture_zxid.map(Zxid), Limits::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
             let got = served_from_tree(&r.tree);
             let name = dir.display();
             // The 3.5+ /zookeeper/config node is maintained by the server itself, not by txns
@@ -294,9 +427,16 @@ fn replayed_data_dirs_equal_what_zookeeper_served() {
                 assert_eq!(&got[p], e, "{name}: node {p} differs");
             }
             assert_eq!(r.tree.digest(), r.tree.recompute_digest(), "{name}");
-            assert_eq!(r.tree.stats.digest_mismatches, 0, "{name}: first mismatch at {:?}", r.tree.stats.first_digest_mismatch);
+            assert_eq!(
+                r.tree.stats.digest_mismatches, 0,
+                "{name}: first mismatch at {:?}",
+                r.tree.stats.first_digest_mismatch
+            );
             checked += 1;
         }
     }
-    assert!(checked >= 10, "only {checked} data dirs with expected trees");
+    assert!(
+        checked >= 10,
+        "only {checked} data dirs with expected trees"
+    );
 }

@@ -62,7 +62,8 @@ pub struct LimitArgs {
 
 impl LimitArgs {
     fn limits(&self) -> Limits {
-        self.jute_maxbuffer.map_or_else(Limits::default, Limits::with_maxbuffer)
+        self.jute_maxbuffer
+            .map_or_else(Limits::default, Limits::with_maxbuffer)
     }
 }
 
@@ -204,7 +205,8 @@ impl Cli {
             None => run_dump(&self.dump, out, err),
             Some(Command::Dump(d)) => run_dump(d, out, err),
             Some(Command::Verify(v)) => {
-                super::verify::run(&v.paths, v.limits.limits(), v.json, out).map_err(crate::cli::output_error)
+                super::verify::run(&v.paths, v.limits.limits(), v.json, out)
+                    .map_err(crate::cli::output_error)
             }
             Some(Command::Summary(s)) => super::summary::run(
                 &s.file,
@@ -217,7 +219,9 @@ impl Cli {
                 out,
                 err,
             ),
-            Some(Command::Sessions(s)) => super::sessions::run(&s.path, s.json, s.limits.limits(), out),
+            Some(Command::Sessions(s)) => {
+                super::sessions::run(&s.path, s.json, s.limits.limits(), out)
+            }
             Some(Command::Diff(d)) => {
                 let opts = DumpOptions {
                     data: d.data,

@@ -32,7 +32,8 @@ pub fn load(arg: &str, zxid: Option<Zxid>, limits: Limits) -> Result<(DataTree, 
     let bytes = FileBytes::open(path).map_err(|e| CliError::io(arg, &e))?;
     let name_zxid = super::records::name_zxid(arg).unwrap_or_default();
     let reader = SnapshotReader::open(&bytes[..], limits).map_err(|e| CliError::format(arg, &e))?;
-    let (tree, _) = DataTree::from_snapshot(reader, name_zxid).map_err(|e| CliError::format(arg, &e))?;
+    let (tree, _) =
+        DataTree::from_snapshot(reader, name_zxid).map_err(|e| CliError::format(arg, &e))?;
     Ok((tree, arg.to_string()))
 }
 
@@ -72,7 +73,13 @@ fn value(v: i64, hex: bool) -> String {
 ///
 /// # Errors
 /// Output errors.
-pub fn render_diff(a: &DataTree, b: &DataTree, opts: &DumpOptions, json: bool, out: &mut dyn Write) -> io::Result<u64> {
+pub fn render_diff(
+    a: &DataTree,
+    b: &DataTree,
+    opts: &DumpOptions,
+    json: bool,
+    out: &mut dyn Write,
+) -> io::Result<u64> {
     let cx = Ctx {
         opts,
         name: "",
@@ -82,54 +89,63 @@ pub fn render_diff(a: &DataTree, b: &DataTree, opts: &DumpOptions, json: bool, o
     let pb = b.sorted_paths();
     let (mut i, mut j) = (0, 0);
     let mut diffs = 0u64;
-    let node_line = |kind: &str, p: &[u8], n: &TreeNode, t: &DataTree, out: &mut dyn Write| -> io::Result<()> {
-        if json {
-            let mut o = Obj::kind(kind);
-            o.str("path", &path_str(p))
-                .int("dataLength", n.data.as_ref().map_or(0, |d| d.len() as u64))
-                .hex("mzxid", n.stat.mzxid)
-                .hex("ephemeralOwner", n.stat.ephemeral_owner);
-            if opts.data {
-                o.raw("data", &data_json(&cx, n.data.as_deref()));
+    let node_line =
+        |kind: &str, p: &[u8], n: &TreeNode, t: &DataTree, out: &mut dyn Write| -> io::Result<()> {
+            if json {
+                let mut o = Obj::kind(kind);
+                o.str("path", &path_str(p))
+                    .int("dataLength", n.data.as_ref().map_or(0, |d| d.len() as u64))
+                    .hex("mzxid", n.stat.mzxid)
+                    .hex("ephemeralOwner", n.stat.ephemeral_owner);
+                if opts.data {
+                    o.raw("data", &data_json(&cx, n.data.as_deref()));
+                }
+                let _ = t;
+                o.line(out)
+            } else {
+                let sign = if kind == "added" { "+" } else { "-" };
+                writeln!(
+                    out,
+                    "{sign} {} (dataLength {}, mzxid {}, ephemeralOwner {})",
+                    path_str(p),
+                    n.data.as_ref().map_or(0, Vec::len),
+                    hex64(n.stat.mzxid),
+                    hex64(n.stat.ephemeral_owner)
+                )
             }
-            let _ = t;
-            o.line(out)
-        } else {
-            let sign = if kind == "added" { "+" } else { "-" };
-            writeln!(
-                out,
-                "{sign} {} (dataLength {}, mzxid {}, ephemeralOwner {})",
-                path_str(p),
-                n.data.as_ref().map_or(0, Vec::len),
-                hex64(n.stat.mzxid),
-                hex64(n.stat.ephemeral_owner)
-            )
-        }
-    };
+        };
     while i < pa.len() || j < pb.len() {
         let (x, y) = (pa.get(i).copied(), pb.get(j).copied());
         match (x, y) {
             (Some(x), Some(y)) if x == y => {
                 i += 1;
                 j += 1;
-                let (Some(na), Some(nb)) = (a.get(x), b.get(y)) else { continue };
+                let (Some(na), Some(nb)) = (a.get(x), b.get(y)) else {
+                    continue;
+                };
                 let mut changes: Vec<(String, String, String)> = Vec::new();
                 if na.data != nb.data {
                     let show = |d: &Option<Vec<u8>>| {
                         if opts.data {
                             data_json(&cx, d.as_deref())
                         } else {
-                            d.as_ref().map_or_else(|| "null".to_string(), |d| format!("{} bytes", d.len()))
+                            d.as_ref().map_or_else(
+                                || "null".to_string(),
+                                |d| format!("{} bytes", d.len()),
+                            )
                         }
                     };
                     changes.push(("data".into(), show(&na.data), show(&nb.data)));
                 }
                 let (aa, ab) = (acl_of(a, na.acl_key), acl_of(b, nb.acl_key));
                 if aa != ab {
-                    let t = |l: &[OwnedAcl]| l.iter().map(OwnedAcl::text).collect::<Vec<_>>().join(",");
+                    let t =
+                        |l: &[OwnedAcl]| l.iter().map(OwnedAcl::text).collect::<Vec<_>>().join(",");
                     changes.push(("acl".into(), t(&aa), t(&ab)));
                 }
-                for ((name, va, hex), (_, vb, _)) in stat_fields(&na.stat).into_iter().zip(stat_fields(&nb.stat)) {
+                for ((name, va, hex), (_, vb, _)) in
+                    stat_fields(&na.stat).into_iter().zip(stat_fields(&nb.stat))
+                {
                     if va != vb {
                         changes.push((name.to_string(), value(va, hex), value(vb, hex)));
                     }
@@ -148,7 +164,8 @@ pub fn render_diff(a: &DataTree, b: &DataTree, opts: &DumpOptions, json: bool, o
                         })
                         .collect();
                     let mut o = Obj::kind("changed");
-                    o.str("path", &path_str(x)).raw("changes", &format!("[{}]", items.join(",")));
+                    o.str("path", &path_str(x))
+                        .raw("changes", &format!("[{}]", items.join(",")));
                     o.line(out)?;
                 } else {
                     writeln!(out, "~ {}", path_str(x))?;
@@ -188,7 +205,14 @@ pub fn render_diff(a: &DataTree, b: &DataTree, opts: &DumpOptions, json: bool, o
 ///
 /// # Errors
 /// Unreadable inputs; output errors.
-pub fn run(a: &str, b: &str, zxid: Option<Zxid>, opts: &DumpOptions, json: bool, out: &mut dyn Write) -> Result<u8, CliError> {
+pub fn run(
+    a: &str,
+    b: &str,
+    zxid: Option<Zxid>,
+    opts: &DumpOptions,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<u8, CliError> {
     let (ta, wa) = load(a, zxid, opts.limits)?;
     let (tb, wb) = load(b, zxid, opts.limits)?;
     if !json {
@@ -213,10 +237,20 @@ pub fn run(a: &str, b: &str, zxid: Option<Zxid>, opts: &DumpOptions, json: bool,
         o.line(out).map_err(output_error)?;
     } else {
         if sessions_differ {
-            writeln!(out, "sessions differ: {} on the left, {} on the right", sa.len(), sb.len()).map_err(output_error)?;
+            writeln!(
+                out,
+                "sessions differ: {} on the left, {} on the right",
+                sa.len(),
+                sb.len()
+            )
+            .map_err(output_error)?;
         }
         writeln!(out, "{n} nodes differ.").map_err(output_error)?;
     }
     out.flush().map_err(output_error)?;
-    Ok(if n == 0 && !sessions_differ { EXIT_OK } else { EXIT_PROBLEMS })
+    Ok(if n == 0 && !sessions_differ {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEMS
+    })
 }

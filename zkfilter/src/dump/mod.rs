@@ -68,7 +68,9 @@ impl Filter {
     }
 
     fn path_matches(&self, path: &[u8]) -> bool {
-        self.path_prefix.as_deref().map_or(true, |p| path.starts_with(p))
+        self.path_prefix
+            .as_deref()
+            .map_or(true, |p| path.starts_with(p))
     }
 
     /// Does a txn header (before decoding the body) pass the zxid and session criteria?
@@ -243,7 +245,10 @@ mod tests {
 
     #[test]
     fn ops_parse() {
-        assert_eq!(parse_ops(&["create,setData".into(), "multi".into()]).unwrap(), vec![1, 5, 14]);
+        assert_eq!(
+            parse_ops(&["create,setData".into(), "multi".into()]).unwrap(),
+            vec![1, 5, 14]
+        );
         assert!(parse_ops(&["nope".into()]).is_err());
     }
 

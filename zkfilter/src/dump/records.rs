@@ -44,11 +44,25 @@ pub fn name_zxid(name: &str) -> Option<Zxid> {
 ///
 /// # Errors
 /// Opening the input, and output errors (a broken pipe maps to a quiet exit 0).
-pub fn run(arg: &str, opts: &DumpOptions, format: Format, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, CliError> {
+pub fn run(
+    arg: &str,
+    opts: &DumpOptions,
+    format: Format,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, CliError> {
     let input = Input::open(arg)?;
     let kind = input.kind();
-    let input = if is_snapshot_kind(kind) { input.spool()? } else { input };
-    let name = if arg == "-" { "-".to_string() } else { input.name() };
+    let input = if is_snapshot_kind(kind) {
+        input.spool()?
+    } else {
+        input
+    };
+    let name = if arg == "-" {
+        "-".to_string()
+    } else {
+        input.name()
+    };
     let mut renderer: Box<dyn Render> = match format {
         Format::Text => Box::new(Text),
         Format::Json => Box::new(Json),
@@ -60,9 +74,14 @@ pub fn run(arg: &str, opts: &DumpOptions, format: Format, out: &mut dyn Write, e
     };
     let problem = match kind {
         FileKind::TxnLog => dump_log(&input, &cx, renderer.as_mut(), out).map_err(output_error)?,
-        k if is_snapshot_kind(k) => dump_snapshot(&input, &cx, renderer.as_mut(), out).map_err(output_error)?,
+        k if is_snapshot_kind(k) => {
+            dump_snapshot(&input, &cx, renderer.as_mut(), out).map_err(output_error)?
+        }
         _ => {
-            let prefix = input.bytes().map(|b| b.get(..8).unwrap_or(b).to_vec()).unwrap_or_default();
+            let prefix = input
+                .bytes()
+                .map(|b| b.get(..8).unwrap_or(b).to_vec())
+                .unwrap_or_default();
             return Err(unknown_kind_error(&name, &prefix));
         }
     };
@@ -80,7 +99,12 @@ pub fn run(arg: &str, opts: &DumpOptions, format: Format, out: &mut dyn Write, e
 ///
 /// # Errors
 /// Output errors.
-pub fn dump_log(input: &Input, cx: &Ctx<'_>, r: &mut dyn Render, out: &mut dyn Write) -> std::io::Result<Option<CliError>> {
+pub fn dump_log(
+    input: &Input,
+    cx: &Ctx<'_>,
+    r: &mut dyn Render,
+    out: &mut dyn Write,
+) -> std::io::Result<Option<CliError>> {
     let (header, mut src) = match LogSource::open(input, cx.opts.limits) {
         Ok(x) => x,
         Err(e) => return Ok(Some(CliError::format(cx.name, &e))),
@@ -146,9 +170,16 @@ pub fn count_children(bytes: &[u8], limits: zkformat::Limits) -> HashMap<u64, u3
 ///
 /// # Errors
 /// Output errors.
-pub fn dump_snapshot(input: &Input, cx: &Ctx<'_>, r: &mut dyn Render, out: &mut dyn Write) -> std::io::Result<Option<CliError>> {
+pub fn dump_snapshot(
+    input: &Input,
+    cx: &Ctx<'_>,
+    r: &mut dyn Render,
+    out: &mut dyn Write,
+) -> std::io::Result<Option<CliError>> {
     let Some(bytes) = input.bytes() else {
-        return Ok(Some(CliError::msg("internal: snapshot input was not spooled").with_path(cx.name)));
+        return Ok(Some(
+            CliError::msg("internal: snapshot input was not spooled").with_path(cx.name),
+        ));
     };
     let children = count_children(bytes, cx.opts.limits);
     let mut src = match SnapSource::from_slice(bytes, cx.opts.limits) {
@@ -175,11 +206,9 @@ pub fn dump_snapshot(input: &Input, cx: &Ctx<'_>, r: &mut dyn Render, out: &mut 
         match item.value {
             SnapshotItem::Header(h) => r.snap_header(out, cx, &h, compression, off)?,
             SnapshotItem::SessionCount(n) => r.session_count(out, cx, n)?,
-            SnapshotItem::Session(s) => {
-                if filter.session.map_or(true, |id| id == s.id) {
-                    t.sessions_shown += 1;
-                    r.session(out, cx, &s, off)?;
-                }
+            SnapshotItem::Session(s) if filter.session.map_or(true, |id| id == s.id) => {
+                t.sessions_shown += 1;
+                r.session(out, cx, &s, off)?;
             }
             SnapshotItem::AclCacheCount(n) => r.acl_count(out, cx, n)?,
             SnapshotItem::AclEntry(a) => {
@@ -187,22 +216,20 @@ pub fn dump_snapshot(input: &Input, cx: &Ctx<'_>, r: &mut dyn Render, out: &mut 
                 r.acl(out, cx, a.key, &list, off)?;
                 acls.insert(a.key, list);
             }
-            SnapshotItem::Node(n) => {
-                if filter.node_matches(n.path, &n.stat) {
-                    t.shown += 1;
-                    let acl = acls.get(n.acl_key);
-                    let num_children = children.get(&path_hash(n.path)).copied().unwrap_or(0);
-                    r.node(
-                        out,
-                        cx,
-                        &NodeView {
-                            node: &n,
-                            offset: off,
-                            num_children,
-                            acl: acl.as_deref(),
-                        },
-                    )?;
-                }
+            SnapshotItem::Node(n) if filter.node_matches(n.path, &n.stat) => {
+                t.shown += 1;
+                let acl = acls.get(n.acl_key);
+                let num_children = children.get(&path_hash(n.path)).copied().unwrap_or(0);
+                r.node(
+                    out,
+                    cx,
+                    &NodeView {
+                        node: &n,
+                        offset: off,
+                        num_children,
+                        acl: acl.as_deref(),
+                    },
+                )?;
             }
             SnapshotItem::TreeEnd => r.tree_end(out, cx, off)?,
             SnapshotItem::Seal(s) => r.seal(out, cx, &s, off)?,

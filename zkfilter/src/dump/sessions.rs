@@ -34,13 +34,17 @@ pub struct SessionTable {
 ///
 /// # Errors
 /// Opening the input; output errors.
-pub fn run(arg: &str, json: bool, limits: zkformat::Limits, out: &mut dyn Write) -> Result<u8, CliError> {
+pub fn run(
+    arg: &str,
+    json: bool,
+    limits: zkformat::Limits,
+    out: &mut dyn Write,
+) -> Result<u8, CliError> {
     let path = Path::new(arg);
     let table = if arg != "-" && path.is_dir() {
         let dd = zkformat::datadir::DataDir::scan(path).map_err(|e| CliError::io(arg, &e))?;
-        let rp = zkformat::tree::replay_datadir(&dd, None, limits).map_err(|fe| {
-            CliError::format(&fe.path.display().to_string(), &fe.error)
-        })?;
+        let rp = zkformat::tree::replay_datadir(&dd, None, limits)
+            .map_err(|fe| CliError::format(&fe.path.display().to_string(), &fe.error))?;
         let mut t = SessionTable {
             source: format!(
                 "data dir replayed to zxid {} from {}",
@@ -68,7 +72,10 @@ pub fn run(arg: &str, json: bool, limits: zkformat::Limits, out: &mut dyn Write)
         } else if is_snapshot_kind(kind) {
             from_snapshot(&input, &name, limits)?
         } else {
-            let prefix = input.bytes().map(|b| b.get(..8).unwrap_or(b).to_vec()).unwrap_or_default();
+            let prefix = input
+                .bytes()
+                .map(|b| b.get(..8).unwrap_or(b).to_vec())
+                .unwrap_or_default();
             return Err(unknown_kind_error(&name, &prefix));
         }
     };
@@ -77,7 +84,11 @@ pub fn run(arg: &str, json: bool, limits: zkformat::Limits, out: &mut dyn Write)
     Ok(EXIT_OK)
 }
 
-fn from_snapshot(input: &Input, name: &str, limits: zkformat::Limits) -> Result<SessionTable, CliError> {
+fn from_snapshot(
+    input: &Input,
+    name: &str,
+    limits: zkformat::Limits,
+) -> Result<SessionTable, CliError> {
     let mut src = SnapSource::open(input, limits).map_err(|e| CliError::format(name, &e))?;
     let mut t = SessionTable {
         source: format!("snapshot {name}"),
@@ -90,7 +101,10 @@ fn from_snapshot(input: &Input, name: &str, limits: zkformat::Limits) -> Result<
             }
             SnapshotItem::Node(n) => {
                 if let NodeKind::Ephemeral(owner) = n.stat.kind() {
-                    t.ephemerals.entry(owner).or_default().insert(n.path.to_vec());
+                    t.ephemerals
+                        .entry(owner)
+                        .or_default()
+                        .insert(n.path.to_vec());
                 }
             }
             _ => {}
@@ -111,12 +125,10 @@ fn from_log(input: &Input, name: &str, limits: zkformat::Limits) -> Result<Sessi
         let Ok(rec) = e.record() else { continue };
         let sid = rec.header.session;
         let mut apply = |body: &Txn<'_>, t: &mut SessionTable| match body {
-            Txn::Create(c) | Txn::Create2(c) => {
-                if c.ephemeral.get() {
-                    owner_of.insert(c.path.to_vec(), sid);
-                    t.ephemerals.entry(sid).or_default().insert(c.path.to_vec());
-                    t.sessions.entry(sid).or_insert(None);
-                }
+            Txn::Create(c) | Txn::Create2(c) if c.ephemeral.get() => {
+                owner_of.insert(c.path.to_vec(), sid);
+                t.ephemerals.entry(sid).or_default().insert(c.path.to_vec());
+                t.sessions.entry(sid).or_insert(None);
             }
             Txn::Delete { path } | Txn::DeleteContainer { path } => {
                 if let Some(o) = owner_of.remove(*path) {
@@ -186,12 +198,20 @@ fn pattern(children: &[&Vec<u8>]) -> &'static str {
 /// # Errors
 /// Output errors.
 pub fn render(t: &SessionTable, json: bool, out: &mut dyn Write) -> io::Result<()> {
-    let owners: BTreeSet<i64> = t.sessions.keys().chain(t.ephemerals.keys()).copied().collect();
+    let owners: BTreeSet<i64> = t
+        .sessions
+        .keys()
+        .chain(t.ephemerals.keys())
+        .copied()
+        .collect();
     if json {
         let mut o = Obj::kind("sessionsReport");
         o.str("source", &t.source)
             .int("sessions", t.sessions.len() as u64)
-            .int("ephemerals", t.ephemerals.values().map(|s| s.len() as u64).sum::<u64>());
+            .int(
+                "ephemerals",
+                t.ephemerals.values().map(|s| s.len() as u64).sum::<u64>(),
+            );
         o.line(out)?;
     } else {
         writeln!(out, "Sessions in {}:", t.source)?;

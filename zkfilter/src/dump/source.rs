@@ -76,7 +76,7 @@ impl<'a> LogSource<'a> {
 #[derive(Debug)]
 pub enum SnapSource<'a> {
     /// An uncompressed memory-mapped file.
-    Slice(Items<'a>),
+    Slice(Box<Items<'a>>),
     /// A stream (compressed file, or standard input).
     Stream(Box<SnapshotReader<'a>>),
 }
@@ -102,9 +102,13 @@ impl<'a> SnapSource<'a> {
     /// I/O errors reading the first bytes of a compressed stream.
     pub fn from_slice(bytes: &'a [u8], limits: Limits) -> Result<SnapSource<'a>> {
         if FileKind::detect(bytes) == FileKind::Snapshot {
-            Ok(SnapSource::Slice(Snapshot::new(bytes, limits).items()))
+            Ok(SnapSource::Slice(Box::new(
+                Snapshot::new(bytes, limits).items(),
+            )))
         } else {
-            Ok(SnapSource::Stream(Box::new(SnapshotReader::open(bytes, limits)?)))
+            Ok(SnapSource::Stream(Box::new(SnapshotReader::open(
+                bytes, limits,
+            )?)))
         }
     }
 

@@ -31,7 +31,12 @@ pub struct SummaryOptions {
 ///
 /// # Errors
 /// Opening the input; output errors.
-pub fn run(arg: &str, o: &SummaryOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, CliError> {
+pub fn run(
+    arg: &str,
+    o: &SummaryOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, CliError> {
     let input = Input::open(arg)?;
     let kind = input.kind();
     let name = input.name();
@@ -40,7 +45,10 @@ pub fn run(arg: &str, o: &SummaryOptions, out: &mut dyn Write, err: &mut dyn Wri
     } else if is_snapshot_kind(kind) {
         summarize_snapshot(&input, &name, o, out).map_err(output_error)?
     } else {
-        let prefix = input.bytes().map(|b| b.get(..8).unwrap_or(b).to_vec()).unwrap_or_default();
+        let prefix = input
+            .bytes()
+            .map(|b| b.get(..8).unwrap_or(b).to_vec())
+            .unwrap_or_default();
         return Err(unknown_kind_error(&name, &prefix));
     };
     out.flush().map_err(output_error)?;
@@ -68,7 +76,12 @@ struct LogSession {
     ephemerals_created: u64,
 }
 
-fn summarize_log(input: &Input, name: &str, o: &SummaryOptions, out: &mut dyn Write) -> io::Result<Option<CliError>> {
+fn summarize_log(
+    input: &Input,
+    name: &str,
+    o: &SummaryOptions,
+    out: &mut dyn Write,
+) -> io::Result<Option<CliError>> {
     let (_, mut src) = match LogSource::open(input, o.limits) {
         Ok(x) => x,
         Err(e) => return Ok(Some(CliError::format(name, &e))),
@@ -138,7 +151,9 @@ fn summarize_log(input: &Input, name: &str, o: &SummaryOptions, out: &mut dyn Wr
         l.line(out)?;
         for (op, st) in &ops {
             let mut l = Obj::kind("opSummary");
-            l.str("op", op).int("count", st.count).int("bytes", st.bytes);
+            l.str("op", op)
+                .int("count", st.count)
+                .int("bytes", st.bytes);
             l.line(out)?;
         }
         for (id, s) in &sessions {
@@ -156,7 +171,12 @@ fn summarize_log(input: &Input, name: &str, o: &SummaryOptions, out: &mut dyn Wr
         writeln!(out, "  txns: {} ({} bytes)", total.count, total.bytes)?;
         if let (Some(a), Some(b)) = (first, last) {
             writeln!(out, "  zxids: {a} .. {b}")?;
-            writeln!(out, "  time: {} .. {}", super::format_time(tmin), super::format_time(tmax))?;
+            writeln!(
+                out,
+                "  time: {} .. {}",
+                super::format_time(tmin),
+                super::format_time(tmax)
+            )?;
         }
         if let Some(e) = end {
             writeln!(out, "  end: {}", e.describe())?;
@@ -174,7 +194,11 @@ fn summarize_log(input: &Input, name: &str, o: &SummaryOptions, out: &mut dyn Wr
                 hex64(*id),
                 s.txns,
                 s.timeout.map_or_else(|| "?".to_string(), |t| t.to_string()),
-                if s.created { "created" } else { "created-before" },
+                if s.created {
+                    "created"
+                } else {
+                    "created-before"
+                },
                 if s.closed { ",closed" } else { ",open" },
                 s.ephemerals_created
             )?;
@@ -190,7 +214,12 @@ struct Subtree {
     bytes: u64,
 }
 
-fn summarize_snapshot(input: &Input, name: &str, o: &SummaryOptions, out: &mut dyn Write) -> io::Result<Option<CliError>> {
+fn summarize_snapshot(
+    input: &Input,
+    name: &str,
+    o: &SummaryOptions,
+    out: &mut dyn Write,
+) -> io::Result<Option<CliError>> {
     let mut src = match SnapSource::open(input, o.limits) {
         Ok(s) => s,
         Err(e) => return Ok(Some(CliError::format(name, &e))),
@@ -218,7 +247,9 @@ fn summarize_snapshot(input: &Input, name: &str, o: &SummaryOptions, out: &mut d
             SnapshotItem::Node(n) => {
                 let len = n.data.map_or(0, |d| d.len() as u64);
                 total_bytes += len;
-                *kinds.entry(super::render::node_type_name(n.stat.ephemeral_owner)).or_default() += 1;
+                *kinds
+                    .entry(super::render::node_type_name(n.stat.ephemeral_owner))
+                    .or_default() += 1;
                 if let NodeKind::Ephemeral(owner) = n.stat.kind() {
                     match sessions.get_mut(&owner) {
                         Some(s) => s.1 += 1,
@@ -278,7 +309,9 @@ fn summarize_snapshot(input: &Input, name: &str, o: &SummaryOptions, out: &mut d
         l.line(out)?;
         for (id, (timeout, eph)) in &sessions {
             let mut l = Obj::kind("sessionSummary");
-            l.hex("session", *id).int("timeout", *timeout).int("ephemerals", *eph);
+            l.hex("session", *id)
+                .int("timeout", *timeout)
+                .int("ephemerals", *eph);
             l.line(out)?;
         }
         for (id, eph) in &orphans {
@@ -313,7 +346,11 @@ fn summarize_snapshot(input: &Input, name: &str, o: &SummaryOptions, out: &mut d
             writeln!(out, "    {} timeout={timeout} ephemerals={eph}", hex64(*id))?;
         }
         for (id, eph) in &orphans {
-            writeln!(out, "    {} NOT IN SESSION TABLE ephemerals={eph}", hex64(*id))?;
+            writeln!(
+                out,
+                "    {} NOT IN SESSION TABLE ephemerals={eph}",
+                hex64(*id)
+            )?;
         }
         writeln!(out, "  largest nodes:")?;
         for (len, p) in &largest {
@@ -322,7 +359,11 @@ fn summarize_snapshot(input: &Input, name: &str, o: &SummaryOptions, out: &mut d
         writeln!(
             out,
             "  subtrees (depth {}):",
-            if o.depth == 0 { "unlimited".to_string() } else { o.depth.to_string() }
+            if o.depth == 0 {
+                "unlimited".to_string()
+            } else {
+                o.depth.to_string()
+            }
         )?;
         writeln!(out, "    {:>10} {:>12}  path", "children", "data")?;
         for (p, st) in &table {

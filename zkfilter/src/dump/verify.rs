@@ -23,9 +23,9 @@ use zkformat::txnlog::EndReason;
 use zkformat::zxid::{parse_file_name, FileNameKind, NameCompression};
 use zkformat::{Limits, Zxid};
 
+use super::hex64;
 use super::render::json::Obj;
 use super::source::{LogSource, SnapSource};
-use super::{hex64, path_str};
 use crate::cli::{zk_error_message, EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS};
 
 /// How serious a finding is.
@@ -142,7 +142,9 @@ impl Report {
 }
 
 fn name_of(path: &Path) -> Option<zkformat::zxid::DataFileName> {
-    path.file_name().and_then(|n| n.to_str()).and_then(parse_file_name)
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(parse_file_name)
 }
 
 /// Verifies one file.
@@ -152,13 +154,18 @@ pub fn verify_file(path: &Path, limits: Limits) -> Report {
         Ok(b) => b,
         Err(e) => {
             let mut r = Report::new(&shown, "file");
-            r.push(Finding::new(Severity::Unreadable, format!("cannot read: {e}")));
+            r.push(Finding::new(
+                Severity::Unreadable,
+                format!("cannot read: {e}"),
+            ));
             return r;
         }
     };
     match FileKind::detect(&bytes) {
         FileKind::TxnLog => verify_log(&shown, path, &bytes, limits),
-        FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy => verify_snapshot(&shown, path, &bytes, limits),
+        FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy => {
+            verify_snapshot(&shown, path, &bytes, limits)
+        }
         FileKind::Unknown => {
             let mut r = Report::new(&shown, "unknown");
             let e = crate::cli::unknown_kind_error(&shown, bytes.get(..8).unwrap_or(&bytes));
@@ -231,15 +238,21 @@ fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report 
         if let Some(p) = prev {
             if z <= p {
                 r.push(
-                    Finding::new(Severity::Problem, format!("zxid {z} is not greater than the previous zxid {p}"))
-                        .at(entry.offset())
-                        .zxid(Some(z)),
+                    Finding::new(
+                        Severity::Problem,
+                        format!("zxid {z} is not greater than the previous zxid {p}"),
+                    )
+                    .at(entry.offset())
+                    .zxid(Some(z)),
                 );
             } else if z.epoch() == p.epoch() && z.0 != p.0 + 1 {
                 r.push(
                     Finding::new(
                         Severity::Problem,
-                        format!("zxid gap: {p} is followed by {z} ({} txns missing)", z.0 - p.0 - 1),
+                        format!(
+                            "zxid gap: {p} is followed by {z} ({} txns missing)",
+                            z.0 - p.0 - 1
+                        ),
                     )
                     .at(entry.offset())
                     .zxid(Some(z)),
@@ -333,14 +346,18 @@ fn verify_snapshot(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Re
     };
     let compression = src.compression();
     let mut complete = false;
-    let mut max_offset = 0u64;
     loop {
         match src.next_item() {
             Ok(Some(item)) => {
-                max_offset = item.offset;
                 if let SnapshotItem::Header(h) = item.value {
                     if h.version != 2 {
-                        r.push(Finding::new(Severity::Warning, format!("header version {} (ZooKeeper writes 2)", h.version)).at(0));
+                        r.push(
+                            Finding::new(
+                                Severity::Warning,
+                                format!("header version {} (ZooKeeper writes 2)", h.version),
+                            )
+                            .at(0),
+                        );
                     }
                 }
             }
@@ -354,7 +371,6 @@ fn verify_snapshot(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Re
             }
         }
     }
-    let _ = max_offset;
     let s = src.summary();
     let name = name_of(path);
     let name_zxid = name.map(|n| n.zxid);
@@ -387,7 +403,8 @@ fn verify_snapshot(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Re
             zkformat::compression::Compression::Gzip => NameCompression::Gzip,
             zkformat::compression::Compression::Snappy => NameCompression::Snappy,
         };
-        if n.kind != FileNameKind::Snapshot(expected) && matches!(n.kind, FileNameKind::Snapshot(_)) {
+        if n.kind != FileNameKind::Snapshot(expected) && matches!(n.kind, FileNameKind::Snapshot(_))
+        {
             r.push(Finding::new(
                 Severity::Problem,
                 format!(
@@ -409,13 +426,16 @@ fn verify_snapshot(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Re
 }
 
 /// Verifies a data dir: the restore ZooKeeper would do.
-pub fn verify_datadir(path: &Path, limits: Limits, file_reports: &[Report]) -> Report {
+pub fn verify_datadir(path: &Path, limits: Limits) -> Report {
     let shown = path.display().to_string();
     let mut r = Report::new(&shown, "data dir");
     let dd = match DataDir::scan(path) {
         Ok(d) => d,
         Err(e) => {
-            r.push(Finding::new(Severity::Unreadable, format!("cannot list: {e}")));
+            r.push(Finding::new(
+                Severity::Unreadable,
+                format!("cannot list: {e}"),
+            ));
             return r;
         }
     };
@@ -457,7 +477,11 @@ pub fn verify_datadir(path: &Path, limits: Limits, file_reports: &[Report]) -> R
             zxid: rej.error.zxid(),
         });
     }
-    let valid_by_check: Vec<&Path> = dd.snapshot_candidates().iter().map(|f| f.path.as_path()).collect();
+    let valid_by_check: Vec<&Path> = dd
+        .snapshot_candidates()
+        .iter()
+        .map(|f| f.path.as_path())
+        .collect();
     for s in &dd.snapshots {
         if !valid_by_check.contains(&s.path.as_path()) {
             r.push(Finding::new(
@@ -493,7 +517,7 @@ pub fn verify_datadir(path: &Path, limits: Limits, file_reports: &[Report]) -> R
             if z <= replay.snapshot_zxid || z < expected {
                 continue;
             }
-            if z != expected && !(z.epoch() > last_applied.epoch()) {
+            if z != expected && z.epoch() <= last_applied.epoch() {
                 r.push(
                     Finding::new(
                         Severity::Problem,
@@ -520,13 +544,20 @@ pub fn verify_datadir(path: &Path, limits: Limits, file_reports: &[Report]) -> R
     let logs: Vec<String> = replay
         .logs
         .iter()
-        .map(|(p, _)| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        .map(|(p, _)| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
         .collect();
     let snap_name = replay
         .snapshot
         .as_ref()
         .and_then(|p| p.file_name())
-        .map_or_else(|| "the empty tree".to_string(), |n| n.to_string_lossy().into_owned());
+        .map_or_else(
+            || "the empty tree".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
     r.summary = format!(
         "restorable from {snap_name}{} to zxid {} ({} txns replayed, {} nodes, {} sessions)",
         if logs.is_empty() {
@@ -561,7 +592,9 @@ pub fn verify_datadir(path: &Path, limits: Limits, file_reports: &[Report]) -> R
                         "{} of {} TxnDigests do not match the replayed tree (first at {})",
                         stats.digest_mismatches,
                         stats.digests_checked,
-                        stats.first_digest_mismatch.map_or_else(|| "?".to_string(), |z| z.to_string())
+                        stats
+                            .first_digest_mismatch
+                            .map_or_else(|| "?".to_string(), |z| z.to_string())
                     ),
                 )
                 .zxid(stats.first_digest_mismatch),
@@ -569,7 +602,10 @@ pub fn verify_datadir(path: &Path, limits: Limits, file_reports: &[Report]) -> R
         } else {
             r.push(Finding::new(
                 Severity::Note,
-                format!("{} TxnDigests checked against the replayed tree: all match", stats.digests_checked),
+                format!(
+                    "{} TxnDigests checked against the replayed tree: all match",
+                    stats.digests_checked
+                ),
             ));
         }
     } else if let Some(summary) = replay.snapshot_summary {
@@ -589,18 +625,25 @@ pub fn verify_datadir(path: &Path, limits: Limits, file_reports: &[Report]) -> R
             )),
         }
     }
-    let _ = file_reports;
     r
 }
 
-fn check_fuzzy_digest(r: &mut Report, dd: &DataDir, d: zkformat::snapshot::ZxidDigest, limits: Limits) {
+fn check_fuzzy_digest(
+    r: &mut Report,
+    dd: &DataDir,
+    d: zkformat::snapshot::ZxidDigest,
+    limits: Limits,
+) {
     match zkformat::tree::replay_datadir(dd, Some(d.zxid), limits) {
         Ok(rp) if rp.tree.last_zxid == d.zxid => {
             let computed = rp.tree.digest().value();
             if computed == d.digest {
                 r.push(Finding::new(
                     Severity::Note,
-                    format!("fuzzy snapshot digest checked by replaying to {}: matches", d.zxid),
+                    format!(
+                        "fuzzy snapshot digest checked by replaying to {}: matches",
+                        d.zxid
+                    ),
                 ));
             } else {
                 r.push(
@@ -673,15 +716,22 @@ pub fn plan(paths: &[String]) -> Plan {
 /// Output errors.
 pub fn run(paths: &[String], limits: Limits, json: bool, out: &mut dyn Write) -> io::Result<u8> {
     let plan = plan(paths);
-    let mut reports: Vec<Report> = plan.files.par_iter().map(|f| verify_file(f, limits)).collect();
+    let mut reports: Vec<Report> = plan
+        .files
+        .par_iter()
+        .map(|f| verify_file(f, limits))
+        .collect();
     let dir_reports: Vec<Report> = plan
         .dirs
         .par_iter()
-        .map(|d| verify_datadir(d, limits, &[]))
+        .map(|d| verify_datadir(d, limits))
         .collect();
     for m in &plan.missing {
         let mut r = Report::new(m, "file");
-        r.push(Finding::new(Severity::Unreadable, "no such file or directory"));
+        r.push(Finding::new(
+            Severity::Unreadable,
+            "no such file or directory",
+        ));
         reports.push(r);
     }
     reports.extend(dir_reports);
@@ -701,7 +751,11 @@ pub fn run(paths: &[String], limits: Limits, json: bool, out: &mut dyn Write) ->
 pub fn render(reports: &[Report], json: bool, out: &mut dyn Write) -> io::Result<()> {
     let mut problems = 0usize;
     for r in reports {
-        problems += r.findings.iter().filter(|f| f.severity <= Severity::Problem).count();
+        problems += r
+            .findings
+            .iter()
+            .filter(|f| f.severity <= Severity::Problem)
+            .count();
         if json {
             for f in &r.findings {
                 let mut o = Obj::kind("finding");
@@ -719,11 +773,21 @@ pub fn render(reports: &[Report], json: bool, out: &mut dyn Write) -> io::Result
                 .str("summary", &r.summary)
                 .int(
                     "problems",
-                    r.findings.iter().filter(|f| f.severity <= Severity::Problem).count() as u64,
+                    r.findings
+                        .iter()
+                        .filter(|f| f.severity <= Severity::Problem)
+                        .count() as u64,
                 );
             o.line(out)?;
         } else {
-            writeln!(out, "{}: {} [{}] {}", r.path, r.what, r.status().to_uppercase(), r.summary)?;
+            writeln!(
+                out,
+                "{}: {} [{}] {}",
+                r.path,
+                r.what,
+                r.status().to_uppercase(),
+                r.summary
+            )?;
             for f in &r.findings {
                 let mut loc = Vec::new();
                 if let Some(o) = f.offset {
@@ -749,6 +813,5 @@ pub fn render(reports: &[Report], json: bool, out: &mut dyn Write) -> io::Result
             problems
         )?;
     }
-    let _ = path_str(b"");
     Ok(())
 }

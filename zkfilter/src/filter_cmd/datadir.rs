@@ -54,7 +54,9 @@ fn tail_for_version(v: &str) -> Result<Tail, CliError> {
         "3.4" | "3.5" => Ok(Tail::NONE),
         "3.6" | "3.7" | "3.8" => Ok(Tail::DIGEST),
         "3.9" | "3.10" => Ok(Tail::DIGEST_AND_LAST_ZXID),
-        other => Err(CliError::msg(format!("unknown --target-version {other:?} (3.4 to 3.9)"))),
+        other => Err(CliError::msg(format!(
+            "unknown --target-version {other:?} (3.4 to 3.9)"
+        ))),
     }
 }
 
@@ -80,7 +82,11 @@ fn extract_tar(archive: &Path, dest: &Path) -> Result<PathBuf, CliError> {
         head.copy_from_slice(buf.get(..2).unwrap_or(&[0, 0]));
         head == [0x1f, 0x8b]
     };
-    let reader: Box<dyn Read> = if is_gz { Box::new(flate2::read::GzDecoder::new(f)) } else { Box::new(f) };
+    let reader: Box<dyn Read> = if is_gz {
+        Box::new(flate2::read::GzDecoder::new(f))
+    } else {
+        Box::new(f)
+    };
     let mut ar = tar::Archive::new(reader);
     let mut groups: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     let entries = ar.entries().map_err(|e| CliError::io(&name, &e))?;
@@ -89,19 +95,34 @@ fn extract_tar(archive: &Path, dest: &Path) -> Result<PathBuf, CliError> {
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let path = entry.path().map_err(|e| CliError::io(&name, &e))?.into_owned();
-        let Some(base) = path.file_name().and_then(|b| b.to_str()).map(str::to_string) else { continue };
-        let is_data = zkformat::zxid::parse_file_name(&base).is_some() || base == "acceptedEpoch" || base == "currentEpoch";
+        let path = entry
+            .path()
+            .map_err(|e| CliError::io(&name, &e))?
+            .into_owned();
+        let Some(base) = path
+            .file_name()
+            .and_then(|b| b.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let is_data = zkformat::zxid::parse_file_name(&base).is_some()
+            || base == "acceptedEpoch"
+            || base == "currentEpoch";
         if !is_data {
             continue;
         }
-        let parent = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
+        let parent = path
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let n = groups.len();
         let idx = *groups.entry(parent).or_insert(n);
         let dir = dest.join(format!("g{idx}"));
         fs::create_dir_all(&dir).map_err(|e| CliError::io(&dir.display().to_string(), &e))?;
         let target = dir.join(&base);
-        let mut out = fs::File::create(&target).map_err(|e| CliError::io(&target.display().to_string(), &e))?;
+        let mut out = fs::File::create(&target)
+            .map_err(|e| CliError::io(&target.display().to_string(), &e))?;
         io::copy(&mut entry, &mut out).map_err(|e| CliError::io(&name, &e))?;
     }
     match groups.len() {
@@ -127,7 +148,10 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
     };
     let dd = DataDir::scan(&dir_path).map_err(|e| CliError::io(&input_name, &e))?;
     if dd.snapshots.is_empty() && dd.logs.is_empty() {
-        return Err(CliError::msg("no ZooKeeper snapshot or log files found (expected <dataDir>/version-2/)").with_path(&input_name));
+        return Err(CliError::msg(
+            "no ZooKeeper snapshot or log files found (expected <dataDir>/version-2/)",
+        )
+        .with_path(&input_name));
     }
     // Refuse early, before the long replay, if the output exists.
     if !a.run.dry_run {
@@ -147,11 +171,18 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
     })?;
     let mut warnings = Vec::new();
     for r in &replay.rejected_snapshots {
-        warnings.push(format!("skipped damaged snapshot {} ({}), as ZooKeeper would", r.path.display(), r.error));
+        warnings.push(format!(
+            "skipped damaged snapshot {} ({}), as ZooKeeper would",
+            r.path.display(),
+            r.error
+        ));
     }
     if let Some(z) = a.to_zxid {
         if replay.tree.last_zxid < z {
-            warnings.push(format!("--to-zxid {z}: the data ends at {}", replay.tree.last_zxid));
+            warnings.push(format!(
+                "--to-zxid {z}: the data ends at {}",
+                replay.tree.last_zxid
+            ));
         }
     }
     for (p, end) in &replay.logs {
@@ -179,7 +210,12 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
         (Some(v), false) => tail_for_version(v)?,
         (None, false) => input_tail.unwrap_or(Tail::DIGEST),
     };
-    if tail == (Tail { digest: false, last_zxid: true }) {
+    if tail
+        == (Tail {
+            digest: false,
+            last_zxid: true,
+        })
+    {
         warnings.push("the snapshot keeps the input's last-zxid-only tail (3.9 with digests off): a default 3.9 server refuses it; pass --target-version 3.9 for a default server".into());
     }
     let compression = a.compress.unwrap_or(input_compression);
@@ -201,7 +237,8 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
     if !a.run.dry_run {
         if let Some(file) = &a.admin_restore {
             let mut bytes = Vec::new();
-            tree.write_snapshot(&mut bytes, tail).map_err(|e| CliError::io(&file.display().to_string(), &e))?;
+            tree.write_snapshot(&mut bytes, tail)
+                .map_err(|e| CliError::io(&file.display().to_string(), &e))?;
             write_file_atomically(file, &bytes, a.run.force)?;
             output_shown = Some(file.display().to_string());
         } else if let Some(out) = &a.output {
@@ -214,7 +251,10 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
                 c.finish()?.into_inner().map_err(|e| e.into_error())?;
                 Ok(())
             })?;
-            for (file, content) in [("acceptedEpoch", &dd.accepted_epoch), ("currentEpoch", &dd.current_epoch)] {
+            for (file, content) in [
+                ("acceptedEpoch", &dd.accepted_epoch),
+                ("currentEpoch", &dd.current_epoch),
+            ] {
                 if let Some(c) = content {
                     write_synced(&v2.join(file), |w| io::Write::write_all(w, c.as_bytes()))?;
                 }
@@ -224,7 +264,10 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
             output_shown = Some(out.display().to_string());
         }
     }
-    let salvaged = replay.stopped_by.as_ref().map(|e| format!("{e} — txns from here on were not replayed"));
+    let salvaged = replay
+        .stopped_by
+        .as_ref()
+        .map(|e| format!("{e} — txns from here on were not replayed"));
     let extra = json!({
         "snapshotUsed": replay.snapshot.as_ref().map(|p| p.display().to_string()),
         "snapshotZxid": format!("{}", replay.snapshot_zxid),
@@ -246,5 +289,15 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
             tree.stats.digest_mismatches, tree.stats.first_digest_mismatch
         ));
     }
-    finish(&a.run, &report, &policy, "datadir", &input_name, output_shown.as_deref(), extra, warnings, salvaged)
+    finish(
+        &a.run,
+        &report,
+        &policy,
+        "datadir",
+        &input_name,
+        output_shown.as_deref(),
+        extra,
+        warnings,
+        salvaged,
+    )
 }

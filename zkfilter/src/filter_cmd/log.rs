@@ -4,7 +4,9 @@ use std::io::{self, BufWriter};
 
 use clap::Args;
 use serde_json::json;
-use zkformat::filter::{filter_log, filter_snapshot, snapshot_ephemerals, Category, LogFilterOptions};
+use zkformat::filter::{
+    filter_log, filter_snapshot, snapshot_ephemerals, Category, LogFilterOptions,
+};
 use zkformat::kind::FileKind;
 use zkformat::snapshot::SnapshotReader;
 
@@ -46,11 +48,14 @@ pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
     let mut warnings = Vec::new();
     if let Some(s) = &a.snapshot {
         let snap = Input::open(s)?;
-        let open = || SnapshotReader::open(snap.reader(), limits).map_err(|e| CliError::format(s, &e));
+        let open =
+            || SnapshotReader::open(snap.reader(), limits).map_err(|e| CliError::format(s, &e));
         learned = snapshot_ephemerals(open()?).map_err(|e| CliError::format(s, &e))?;
         // If the snapshot itself loses nodes, no digest in the log describes the restored tree.
-        let (_, r, _) = filter_snapshot(open()?, io::sink(), &policy, None).map_err(|e| CliError::format(s, &e))?;
-        if r.dropped.contains_key(&Category::Ephemeral) || r.dropped.contains_key(&Category::Prefix) {
+        let (_, r, _) = filter_snapshot(open()?, io::sink(), &policy, None)
+            .map_err(|e| CliError::format(s, &e))?;
+        if r.dropped.contains_key(&Category::Ephemeral) || r.dropped.contains_key(&Category::Prefix)
+        {
             options.strip_all_digests = true;
         }
     }
@@ -61,27 +66,48 @@ pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
             Input::File { bytes, .. } => bytes.iter().take(8).copied().collect(),
             Input::Stdin { prefix } => prefix.clone(),
         };
-        return Err(if matches!(input.kind(), FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy) {
-            CliError::msg("this is a snapshot, not a txn log: use `zkfilter snapshot`").with_path(&name)
-        } else {
-            cli::unknown_kind_error(&name, &prefix)
-        });
+        return Err(
+            if matches!(
+                input.kind(),
+                FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy
+            ) {
+                CliError::msg("this is a snapshot, not a txn log: use `zkfilter snapshot`")
+                    .with_path(&name)
+            } else {
+                cli::unknown_kind_error(&name, &prefix)
+            },
+        );
     }
     let total = input.bytes().map(|b| b.len() as u64);
     let reader = Progress::new(input.reader(), total, "zkfilter", a.run.quiet);
-    let mut dest = if a.run.dry_run { None } else { Some(Destination::open(&a.output, a.run.force)?) };
+    let mut dest = if a.run.dry_run {
+        None
+    } else {
+        Some(Destination::open(&a.output, a.run.force)?)
+    };
     let result = {
         let sink: Box<dyn io::Write + '_> = match dest.as_mut() {
             Some(d) => d.writer(),
             None => Box::new(io::sink()),
         };
-        filter_log(reader, BufWriter::with_capacity(1 << 20, sink), &policy, options, &learned, limits, a.run.salvage)
+        filter_log(
+            reader,
+            BufWriter::with_capacity(1 << 20, sink),
+            &policy,
+            options,
+            &learned,
+            limits,
+            a.run.salvage,
+        )
     };
     let (w, report, salvaged) = result.map_err(|e| match e.kind() {
-        zkformat::ErrorKind::Io(..) if e.offset() == 0 => CliError::msg(format!("writing {}: {e}", a.output)),
+        zkformat::ErrorKind::Io(..) if e.offset() == 0 => {
+            CliError::msg(format!("writing {}: {e}", a.output))
+        }
         _ => CliError::format(&name, &e),
     })?;
-    w.into_inner().map_err(|e| cli::output_error(e.into_error()))?;
+    w.into_inner()
+        .map_err(|e| cli::output_error(e.into_error()))?;
     if let Some(d) = dest {
         d.commit()?;
     }
@@ -91,7 +117,10 @@ pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
         }
     }
     let salvaged = salvaged.map(|e| format!("{name}: {e} — entries from here on were not read"));
-    let extra = json!({"learnedEphemerals": learned.len(), "stripAllDigests": options.strip_all_digests});
+    let extra =
+        json!({"learnedEphemerals": learned.len(), "stripAllDigests": options.strip_all_digests});
     let out = (!a.run.dry_run).then_some(a.output.as_str());
-    finish(&a.run, &report, &policy, "log", &name, out, extra, warnings, salvaged)
+    finish(
+        &a.run, &report, &policy, "log", &name, out, extra, warnings, salvaged,
+    )
 }

@@ -94,7 +94,8 @@ impl PolicyArgs {
         p.drop_ephemerals = !self.keep_ephemerals;
         let mut prefixes = self.drop_prefix.clone();
         if let Some(f) = &self.prefix_file {
-            let text = fs::read_to_string(f).map_err(|e| CliError::io(&f.display().to_string(), &e))?;
+            let text =
+                fs::read_to_string(f).map_err(|e| CliError::io(&f.display().to_string(), &e))?;
             prefixes.extend(
                 text.lines()
                     .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
@@ -135,7 +136,8 @@ pub struct RunArgs {
 impl RunArgs {
     /// The read limits.
     pub fn limits(&self) -> Limits {
-        self.jute_maxbuffer.map_or_else(Limits::default, Limits::with_maxbuffer)
+        self.jute_maxbuffer
+            .map_or_else(Limits::default, Limits::with_maxbuffer)
     }
 }
 
@@ -169,8 +171,15 @@ fn finish(
         }
     }
     if let Some(dest) = &run.report {
-        let json = report::to_json(report, policy, mode, input, output, run.dry_run, extra, &warnings);
-        let mut text = serde_json::to_string_pretty(&json).map_err(|e| CliError::msg(e.to_string()))?;
+        let info = report::RunInfo {
+            mode,
+            input,
+            output,
+            dry_run: run.dry_run,
+        };
+        let json = report::to_json(report, policy, &info, extra, &warnings);
+        let mut text =
+            serde_json::to_string_pretty(&json).map_err(|e| CliError::msg(e.to_string()))?;
         text.push('\n');
         if dest == "-" {
             let mut out = std::io::stdout().lock();
@@ -179,7 +188,11 @@ fn finish(
             write_file_atomically(&PathBuf::from(dest), text.as_bytes(), true)?;
         }
     }
-    Ok(if salvaged.is_some() { EXIT_SALVAGED } else { EXIT_OK })
+    Ok(if salvaged.is_some() {
+        EXIT_SALVAGED
+    } else {
+        EXIT_OK
+    })
 }
 
 /// Runs `zkfilter` with parsed arguments.

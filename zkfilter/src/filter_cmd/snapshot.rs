@@ -46,7 +46,12 @@ pub(super) fn run(a: SnapshotArgs) -> Result<u8, CliError> {
     let name = input.name();
     match input.kind() {
         FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy => {}
-        FileKind::TxnLog => return Err(CliError::msg("this is a txn log, not a snapshot: use `zkfilter log`").with_path(&name)),
+        FileKind::TxnLog => {
+            return Err(
+                CliError::msg("this is a txn log, not a snapshot: use `zkfilter log`")
+                    .with_path(&name),
+            )
+        }
         FileKind::Unknown => {
             let prefix: Vec<u8> = match &input {
                 Input::File { bytes, .. } => bytes.iter().take(8).copied().collect(),
@@ -61,22 +66,32 @@ pub(super) fn run(a: SnapshotArgs) -> Result<u8, CliError> {
         .and_then(parse_file_name)
         .map(|n| n.zxid);
     let total = input.bytes().map(|b| b.len() as u64);
-    let reader = SnapshotReader::open(Progress::new(input.reader(), total, "zkfilter", a.run.quiet), limits)
-        .map_err(|e| CliError::format(&name, &e))?;
+    let reader = SnapshotReader::open(
+        Progress::new(input.reader(), total, "zkfilter", a.run.quiet),
+        limits,
+    )
+    .map_err(|e| CliError::format(&name, &e))?;
     let compression = a.compress.unwrap_or(reader.compression());
-    let mut dest = if a.run.dry_run { None } else { Some(Destination::open(&a.output, a.run.force)?) };
+    let mut dest = if a.run.dry_run {
+        None
+    } else {
+        Some(Destination::open(&a.output, a.run.force)?)
+    };
     let (report, summary) = {
         let sink: Box<dyn io::Write + '_> = match dest.as_mut() {
             Some(d) => d.writer(),
             None => Box::new(io::sink()),
         };
         let out = Compressor::new(BufWriter::with_capacity(1 << 20, sink), compression);
-        let (out, report, summary) = filter_snapshot(reader, out, &policy, name_zxid).map_err(|e| match e.kind() {
-            zkformat::ErrorKind::Io(..) => CliError::msg(format!("writing {}: {e}", a.output)),
-            _ => CliError::format(&name, &e),
-        })?;
+        let (out, report, summary) =
+            filter_snapshot(reader, out, &policy, name_zxid).map_err(|e| match e.kind() {
+                zkformat::ErrorKind::Io(..) => CliError::msg(format!("writing {}: {e}", a.output)),
+                _ => CliError::format(&name, &e),
+            })?;
         let buffered = out.finish().map_err(cli::output_error)?;
-        buffered.into_inner().map_err(|e| cli::output_error(e.into_error()))?;
+        buffered
+            .into_inner()
+            .map_err(|e| cli::output_error(e.into_error()))?;
         (report, summary)
     };
     if let Some(d) = dest {
@@ -93,5 +108,7 @@ pub(super) fn run(a: SnapshotArgs) -> Result<u8, CliError> {
         "aclEntries": summary.acl_entries,
     });
     let out = (!a.run.dry_run).then_some(a.output.as_str());
-    finish(&a.run, &report, &policy, "snapshot", &name, out, extra, warnings, None)
+    finish(
+        &a.run, &report, &policy, "snapshot", &name, out, extra, warnings, None,
+    )
 }

@@ -16,8 +16,8 @@ use zkformat::txnlog::TxnEntry;
 use zkformat::Zxid;
 
 use super::{
-    compression_name, data_repr, digest_check_name, end_reason_name, keeper_error_name, node_type_name,
-    perms_letters, Ctx, DataRepr, LogTally, NodeView, OwnedAcl, Render, SnapTally,
+    compression_name, data_repr, digest_check_name, end_reason_name, keeper_error_name,
+    node_type_name, perms_letters, Ctx, DataRepr, LogTally, NodeView, OwnedAcl, Render, SnapTally,
 };
 use crate::cli::CliError;
 use crate::dump::{hex64, path_str};
@@ -291,15 +291,30 @@ impl Render for Json {
         header_obj(cx, "txnLog", h, Compression::None).line(out)
     }
 
-    fn txn(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, e: &TxnEntry<'_>, rec: &TxnRecord<'_>) -> io::Result<()> {
+    fn txn(
+        &mut self,
+        out: &mut dyn Write,
+        cx: &Ctx<'_>,
+        e: &TxnEntry<'_>,
+        rec: &TxnRecord<'_>,
+    ) -> io::Result<()> {
         let mut o = Obj::kind("txn");
         txn_head(&mut o, e);
-        o.opt_str("digest", rec.digest.map(|d| hex64(d.tree_digest)).as_deref());
+        o.opt_str(
+            "digest",
+            rec.digest.map(|d| hex64(d.tree_digest)).as_deref(),
+        );
         body_fields(&mut o, cx, &rec.body);
         o.line(out)
     }
 
-    fn txn_error(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, e: &TxnEntry<'_>, err: &zkformat::Error) -> io::Result<()> {
+    fn txn_error(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        e: &TxnEntry<'_>,
+        err: &zkformat::Error,
+    ) -> io::Result<()> {
         let mut o = Obj::kind("txnError");
         txn_head(&mut o, e);
         o.str("error", &crate::cli::zk_error_message(err))
@@ -324,7 +339,10 @@ impl Render for Json {
             }
             _ => {
                 o.str("reason", "error")
-                    .opt_int("offset", t.error.as_ref().and_then(|e| e.offset).map(|v| v as i64))
+                    .opt_int(
+                        "offset",
+                        t.error.as_ref().and_then(|e| e.offset).map(|v| v as i64),
+                    )
                     .null("trailingBytes")
                     .null("trailingNonzero")
                     .bool("clean", false);
@@ -334,7 +352,14 @@ impl Render for Json {
         o.line(out)
     }
 
-    fn snap_header(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, h: &FileHeader, c: Compression, _offset: u64) -> io::Result<()> {
+    fn snap_header(
+        &mut self,
+        out: &mut dyn Write,
+        cx: &Ctx<'_>,
+        h: &FileHeader,
+        c: Compression,
+        _offset: u64,
+    ) -> io::Result<()> {
         header_obj(cx, "snapshot", h, c).line(out)
     }
 
@@ -342,9 +367,17 @@ impl Render for Json {
         Ok(())
     }
 
-    fn session(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, s: &Session, offset: u64) -> io::Result<()> {
+    fn session(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        s: &Session,
+        offset: u64,
+    ) -> io::Result<()> {
         let mut o = Obj::kind("session");
-        o.int("offset", offset).hex("session", s.id).int("timeout", s.timeout);
+        o.int("offset", offset)
+            .hex("session", s.id)
+            .int("timeout", s.timeout);
         o.line(out)
     }
 
@@ -352,9 +385,18 @@ impl Render for Json {
         Ok(())
     }
 
-    fn acl(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, key: i64, acls: &[OwnedAcl], offset: u64) -> io::Result<()> {
+    fn acl(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        key: i64,
+        acls: &[OwnedAcl],
+        offset: u64,
+    ) -> io::Result<()> {
         let mut o = Obj::kind("acl");
-        o.int("offset", offset).int("key", key).raw("acl", &acl_json(acls));
+        o.int("offset", offset)
+            .int("key", key)
+            .raw("acl", &acl_json(acls));
         o.line(out)
     }
 
@@ -391,13 +433,29 @@ impl Render for Json {
         o.line(out)
     }
 
-    fn seal(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, s: &Seal, offset: u64) -> io::Result<()> {
+    fn seal(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        s: &Seal,
+        offset: u64,
+    ) -> io::Result<()> {
         let mut o = Obj::kind("seal");
-        o.int("offset", offset).int("index", s.index).hex("value", s.value as i64).bool("ok", true);
+        o.int("offset", offset)
+            .int("index", s.index)
+            .hex("value", s.value as i64)
+            .bool("ok", true);
         o.line(out)
     }
 
-    fn digest(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, d: &ZxidDigest, check: DigestCheck, offset: u64) -> io::Result<()> {
+    fn digest(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        d: &ZxidDigest,
+        check: DigestCheck,
+        offset: u64,
+    ) -> io::Result<()> {
         let mut o = Obj::kind("digest");
         o.int("offset", offset)
             .hex("zxid", d.zxid.0)
@@ -411,7 +469,13 @@ impl Render for Json {
         o.line(out)
     }
 
-    fn last_zxid(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, z: Zxid, offset: u64) -> io::Result<()> {
+    fn last_zxid(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        z: Zxid,
+        offset: u64,
+    ) -> io::Result<()> {
         let mut o = Obj::kind("lastZxid");
         o.int("offset", offset).hex("zxid", z.0);
         o.line(out)

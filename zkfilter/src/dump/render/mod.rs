@@ -144,21 +144,53 @@ pub trait Render {
     /// A txn log's file header.
     fn log_header(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, h: &FileHeader) -> io::Result<()>;
     /// One txn.
-    fn txn(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, e: &TxnEntry<'_>, rec: &TxnRecord<'_>) -> io::Result<()>;
+    fn txn(
+        &mut self,
+        out: &mut dyn Write,
+        cx: &Ctx<'_>,
+        e: &TxnEntry<'_>,
+        rec: &TxnRecord<'_>,
+    ) -> io::Result<()>;
     /// An entry whose payload could not be decoded.
-    fn txn_error(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, e: &TxnEntry<'_>, err: &zkformat::Error) -> io::Result<()>;
+    fn txn_error(
+        &mut self,
+        out: &mut dyn Write,
+        cx: &Ctx<'_>,
+        e: &TxnEntry<'_>,
+        err: &zkformat::Error,
+    ) -> io::Result<()>;
     /// The end of a txn log.
     fn log_end(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, t: &LogTally) -> io::Result<()>;
     /// A snapshot's file header.
-    fn snap_header(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, h: &FileHeader, c: Compression, offset: u64) -> io::Result<()>;
+    fn snap_header(
+        &mut self,
+        out: &mut dyn Write,
+        cx: &Ctx<'_>,
+        h: &FileHeader,
+        c: Compression,
+        offset: u64,
+    ) -> io::Result<()>;
     /// The session count.
     fn session_count(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, n: i32) -> io::Result<()>;
     /// One session.
-    fn session(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, s: &Session, offset: u64) -> io::Result<()>;
+    fn session(
+        &mut self,
+        out: &mut dyn Write,
+        cx: &Ctx<'_>,
+        s: &Session,
+        offset: u64,
+    ) -> io::Result<()>;
     /// The ACL cache count.
     fn acl_count(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, n: i32) -> io::Result<()>;
     /// One ACL cache entry.
-    fn acl(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, key: i64, acls: &[OwnedAcl], offset: u64) -> io::Result<()>;
+    fn acl(
+        &mut self,
+        out: &mut dyn Write,
+        cx: &Ctx<'_>,
+        key: i64,
+        acls: &[OwnedAcl],
+        offset: u64,
+    ) -> io::Result<()>;
     /// One node.
     fn node(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, n: &NodeView<'_, '_>) -> io::Result<()>;
     /// The tree terminator.
@@ -166,9 +198,22 @@ pub trait Render {
     /// A verified seal.
     fn seal(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, s: &Seal, offset: u64) -> io::Result<()>;
     /// The digest section, with how it compares with the tree.
-    fn digest(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, d: &ZxidDigest, check: DigestCheck, offset: u64) -> io::Result<()>;
+    fn digest(
+        &mut self,
+        out: &mut dyn Write,
+        cx: &Ctx<'_>,
+        d: &ZxidDigest,
+        check: DigestCheck,
+        offset: u64,
+    ) -> io::Result<()>;
     /// The last-processed-zxid section.
-    fn last_zxid(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, z: Zxid, offset: u64) -> io::Result<()>;
+    fn last_zxid(
+        &mut self,
+        out: &mut dyn Write,
+        cx: &Ctx<'_>,
+        z: Zxid,
+        offset: u64,
+    ) -> io::Result<()>;
     /// The end of a snapshot.
     fn snap_end(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, t: &SnapTally) -> io::Result<()>;
 }

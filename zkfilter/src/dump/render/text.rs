@@ -13,8 +13,8 @@ use zkformat::txnlog::TxnEntry;
 use zkformat::Zxid;
 
 use super::{
-    compression_name, data_repr, keeper_error_name, node_type_name, Ctx, DataRepr, LogTally, NodeView,
-    OwnedAcl, Render, SnapTally,
+    compression_name, data_repr, keeper_error_name, node_type_name, Ctx, DataRepr, LogTally,
+    NodeView, OwnedAcl, Render, SnapTally,
 };
 use crate::dump::{format_time, hex64, path_str};
 
@@ -59,7 +59,8 @@ pub fn body_text(cx: &Ctx<'_>, body: &Txn<'_>) -> String {
             data_text(cx, c.data),
             acl_list_text(&c.acl),
             c.ephemeral.get(),
-            c.parent_cversion.map_or_else(|| "none (V0 layout)".to_string(), |v| v.to_string())
+            c.parent_cversion
+                .map_or_else(|| "none (V0 layout)".to_string(), |v| v.to_string())
         ),
         Txn::CreateContainer(c) | Txn::CreateTtl(c) => {
             let mut s = format!(
@@ -91,7 +92,11 @@ pub fn body_text(cx: &Ctx<'_>, body: &Txn<'_>) -> String {
         Txn::Multi(m) => format!(
             "{} ops{}",
             m.len(),
-            if m.failed() { " (failed: applies nothing)" } else { "" }
+            if m.failed() {
+                " (failed: applies nothing)"
+            } else {
+                ""
+            }
         ),
         Txn::CreateSession { timeout } => format!("timeout={timeout}"),
         Txn::CloseSession(None) => "(no body)".to_string(),
@@ -112,7 +117,13 @@ impl Render for Text {
         )
     }
 
-    fn txn(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, e: &TxnEntry<'_>, rec: &TxnRecord<'_>) -> io::Result<()> {
+    fn txn(
+        &mut self,
+        out: &mut dyn Write,
+        cx: &Ctx<'_>,
+        e: &TxnEntry<'_>,
+        rec: &TxnRecord<'_>,
+    ) -> io::Result<()> {
         let h = &rec.header;
         let crc = if e.checksum_ok() { "" } else { "CRC ERROR - " };
         let body = body_text(cx, &rec.body);
@@ -141,7 +152,13 @@ impl Render for Text {
         Ok(())
     }
 
-    fn txn_error(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, e: &TxnEntry<'_>, err: &zkformat::Error) -> io::Result<()> {
+    fn txn_error(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        e: &TxnEntry<'_>,
+        err: &zkformat::Error,
+    ) -> io::Result<()> {
         let h = e.header();
         let crc = if e.checksum_ok() { "" } else { "CRC ERROR - " };
         writeln!(
@@ -172,7 +189,14 @@ impl Render for Text {
         Ok(())
     }
 
-    fn snap_header(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, h: &FileHeader, c: Compression, _offset: u64) -> io::Result<()> {
+    fn snap_header(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        h: &FileHeader,
+        c: Compression,
+        _offset: u64,
+    ) -> io::Result<()> {
         writeln!(
             out,
             "ZooKeeper Snapshot File with dbid {} snapshot format version {} (compression {})",
@@ -186,7 +210,13 @@ impl Render for Text {
         writeln!(out, "Session Details (sid, timeout) (count={n}):")
     }
 
-    fn session(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, s: &Session, _offset: u64) -> io::Result<()> {
+    fn session(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        s: &Session,
+        _offset: u64,
+    ) -> io::Result<()> {
         writeln!(out, "  {}, {}", hex64(s.id), s.timeout)
     }
 
@@ -194,7 +224,14 @@ impl Render for Text {
         writeln!(out, "ACL cache (count={n}):")
     }
 
-    fn acl(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, key: i64, acls: &[OwnedAcl], _offset: u64) -> io::Result<()> {
+    fn acl(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        key: i64,
+        acls: &[OwnedAcl],
+        _offset: u64,
+    ) -> io::Result<()> {
         writeln!(out, "  {key}: {}", acl_text(acls))
     }
 
@@ -237,11 +274,28 @@ impl Render for Text {
         writeln!(out, "Tree end at byte {offset}")
     }
 
-    fn seal(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, s: &Seal, offset: u64) -> io::Result<()> {
-        writeln!(out, "Seal #{} at byte {offset}: 0x{:08x} (ok)", s.index, s.value)
+    fn seal(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        s: &Seal,
+        offset: u64,
+    ) -> io::Result<()> {
+        writeln!(
+            out,
+            "Seal #{} at byte {offset}: 0x{:08x} (ok)",
+            s.index, s.value
+        )
     }
 
-    fn digest(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, d: &ZxidDigest, check: DigestCheck, _offset: u64) -> io::Result<()> {
+    fn digest(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        d: &ZxidDigest,
+        check: DigestCheck,
+        _offset: u64,
+    ) -> io::Result<()> {
         let verdict = match check {
             DigestCheck::Absent => "absent".to_string(),
             DigestCheck::Empty => "empty digest (ignored by ZooKeeper)".to_string(),
@@ -262,7 +316,13 @@ impl Render for Text {
         )
     }
 
-    fn last_zxid(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, z: Zxid, _offset: u64) -> io::Result<()> {
+    fn last_zxid(
+        &mut self,
+        out: &mut dyn Write,
+        _cx: &Ctx<'_>,
+        z: Zxid,
+        _offset: u64,
+    ) -> io::Result<()> {
         writeln!(out, "Last processed zxid: {z}")
     }
 
