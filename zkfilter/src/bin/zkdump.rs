@@ -1,5 +1,5 @@
 //! `zkdump`: inspect, verify, summarise and diff Apache ZooKeeper txn logs, snapshots and data
-//! dirs. See `zkdump --help` and docs/zkdump.md.
+//! dirs. See `zkdump --help` and the README (section "JSON Lines schema").
 
 use clap::Parser;
 use zkfilter::cli::{run_main, stdout};

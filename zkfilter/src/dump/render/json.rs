@@ -1,6 +1,6 @@
 //! The JSON Lines dump: one object per record, `"kind"` first, fields in a fixed order.
 //!
-//! The wire format is documented in `docs/zkdump.md` and is stable: 64-bit ids (zxids, session
+//! The wire format is documented in the README ("JSON Lines schema") and is stable: 64-bit ids (zxids, session
 //! ids, ephemeral owners, digests, seals) are `"0x…"` lowercase hex strings; counts, versions,
 //! offsets, lengths and times (ms since the epoch) are integers; a field that has no value is
 //! `null`, never omitted (`data` is present only with `--data`).

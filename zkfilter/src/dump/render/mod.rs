@@ -1,5 +1,5 @@
 //! Renderers of `zkdump`'s record dump: [`text`] (for people) and [`json`] (JSON Lines, the
-//! stable schema of `docs/zkdump.md`). Both implement [`Render`]; every method writes to a
+//! stable schema of the README ("JSON Lines schema")). Both implement [`Render`]; every method writes to a
 //! `&mut dyn Write`.
 
 pub mod json;
