@@ -17,7 +17,7 @@ Exit status:
   2  usage error, or an input could not be read (the error names the file, offset and zxid)
 
 Writing to a closed pipe (zkdump … | head) stops quietly with status 0.
-The JSON Lines schema is documented in the README (section "JSON Lines schema").";
+The JSON Lines schema is documented in the README (section JSON Lines schema).";
 
 /// Inspect, verify, summarise and diff Apache ZooKeeper txn logs, snapshots and data dirs.
 #[derive(Debug, Parser)]
