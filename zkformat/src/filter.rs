@@ -196,11 +196,6 @@ impl FilterReport {
     }
 
     fn add_session(&mut self, s: DroppedSession) {
-        if let Some(existing) = self.sessions.iter_mut().find(|x| x.id == s.id) {
-            existing.timeout = existing.timeout.or(s.timeout);
-            existing.open_at_end = s.open_at_end;
-            return;
-        }
         if self.sessions.len() < REPORT_DETAIL_LIMIT {
             self.sessions.push(s);
         } else {
@@ -254,7 +249,7 @@ pub struct LogFilter {
     by_session: HashMap<i64, HashSet<Vec<u8>>>,
     strip_digests: bool,
     report: FilterReport,
-    /// Sessions seen created/closed: open ones are reported as open at the end.
+    /// Sessions created in the log and not closed yet (timeout), reported as open at the end.
     session_open: HashMap<i64, (Option<i32>, bool)>,
 }
 
@@ -446,8 +441,15 @@ impl LogFilter {
                 }
             }
             Txn::CloseSession(_) => {
-                let e = self.session_open.entry(h.session).or_insert((None, true));
-                e.1 = false;
+                // Only open sessions are remembered, so memory follows live sessions, not the log.
+                let (timeout, _) = self.session_open.remove(&h.session).unwrap_or((None, true));
+                if self.policy.drop_sessions {
+                    self.report.add_session(DroppedSession {
+                        id: h.session,
+                        timeout,
+                        open_at_end: false,
+                    });
+                }
                 // The session's dropped ephemerals die with it: their parents' pzxid moves.
                 let mut paths: Vec<Vec<u8>> = self
                     .by_session
