@@ -177,13 +177,6 @@ impl Error {
         self
     }
 
-    /// Moves the offset by `base` (for errors found in a window of a larger stream).
-    #[allow(dead_code)]
-    pub(crate) fn shifted(mut self, base: u64) -> Error {
-        self.0.offset = self.0.offset.saturating_add(base);
-        self
-    }
-
     /// An I/O error at `offset`.
     #[cold]
     pub fn io(err: &io::Error, offset: u64) -> Error {

@@ -476,7 +476,7 @@ impl LogFilter {
                     Verdict::Replace(Category::Session, ops)
                 }
             }
-            Txn::Multi(m) if !m.failed() => self.judge_multi(&rec, m, bytes)?,
+            Txn::Multi(m) if !m.failed() => self.judge_multi(&rec, m)?,
             Txn::Multi(_) => Verdict::Keep,
             other => {
                 let body = entry.payload().get(TXN_HEADER_SIZE..).unwrap_or(&[]);
@@ -523,12 +523,7 @@ impl LogFilter {
         Decision::Keep
     }
 
-    fn judge_multi(
-        &mut self,
-        rec: &TxnRecord<'_>,
-        m: &MultiTxn<'_>,
-        bytes: usize,
-    ) -> Result<Verdict> {
+    fn judge_multi(&mut self, rec: &TxnRecord<'_>, m: &MultiTxn<'_>) -> Result<Verdict> {
         let mut ops: Vec<(i32, Vec<u8>)> = Vec::new();
         let mut changed: Option<Category> = None;
         for sub in m.ops() {
@@ -543,7 +538,6 @@ impl LogFilter {
                 }
             }
         }
-        let _ = bytes;
         Ok(match changed {
             None => Verdict::Keep,
             Some(c) if ops.is_empty() => Verdict::Drop(c),
@@ -657,15 +651,6 @@ pub fn snapshot_ephemerals(mut reader: SnapshotReader<'_>) -> Result<Vec<(Vec<u8
     Ok(v)
 }
 
-/// Which digest section a filtered snapshot gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DigestPolicy {
-    /// Recompute when the input's digest described the tree as stored; write the empty digest
-    /// (zxid 0, which ZooKeeper ignores) when it did not (a fuzzy snapshot); keep it as it was
-    /// when nothing was dropped.
-    Auto,
-}
-
 /// Filters a snapshot stream into `output` (which the caller wraps in a compressor if wanted).
 /// The tail sections follow the input's; the session table is dropped (or kept); the ACL cache is
 /// kept whole, so no kept node's ACL reference changes.
@@ -687,7 +672,6 @@ pub fn filter_snapshot<W: Write>(
     let mut sessions: Vec<Session> = Vec::new();
     let mut acl_count = 0i32;
     let mut acl_bytes: Vec<u8> = Vec::new();
-    let mut sessions_done = false;
     let mut acls_done = false;
     let io = |e: io::Error| Error::io(&e, 0);
     let mut stored_digest: Option<ZxidDigest> = None;
@@ -716,7 +700,6 @@ pub fn filter_snapshot<W: Write>(
                 if let Some(w) = writer.as_mut() {
                     w.write_sessions(&sessions).map_err(io)?;
                 }
-                sessions_done = true;
                 acl_count = n;
             }
             SnapshotItem::AclEntry(_) => acl_bytes.extend_from_slice(item.raw),
@@ -762,7 +745,6 @@ pub fn filter_snapshot<W: Write>(
             _ => {}
         }
     }
-    let _ = sessions_done;
     let summary = reader.summary();
     let w =
         writer.ok_or_else(|| Error::new(ErrorKind::InvalidInput("empty snapshot".into()), 0))?;
@@ -854,23 +836,6 @@ pub fn filter_tree(tree: &mut DataTree, policy: &Policy) -> FilterReport {
     report.records_out = tree.len() as u64;
     report
 }
-
-/// The payload of an entry without its digest (helper for callers building their own filters).
-pub fn strip_digest(payload: &[u8]) -> &[u8] {
-    if payload.len() >= TXN_HEADER_SIZE + 12 {
-        payload.get(..payload.len() - 12).unwrap_or(payload)
-    } else {
-        payload
-    }
-}
-
-/// True when an op code is a session txn.
-pub fn is_session_op(code: i32) -> bool {
-    code == op::CREATE_SESSION || code == op::CLOSE_SESSION
-}
-
-/// The header of a txn (re-exported for report writers).
-pub type Header = TxnHeader;
 
 #[cfg(test)]
 mod tests {

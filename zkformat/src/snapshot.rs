@@ -24,7 +24,7 @@ use byteorder::{BigEndian, ByteOrder};
 
 use crate::checksum::Adler32;
 use crate::compression::{self, Compression};
-use crate::data::{Acl, AclList, Stat, MIN_ACL_SIZE, STAT_SIZE};
+use crate::data::{Acl, AclList, Stat, STAT_SIZE};
 use crate::digest::{TreeDigest, DIGEST_VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jute::{self, Reader};
@@ -1102,9 +1102,6 @@ impl<W: Write> SnapshotWriter<W> {
         Ok(self.out)
     }
 }
-
-/// Min encoded size of an ACL element (re-exported for bounds in callers).
-pub const MIN_ACL: usize = MIN_ACL_SIZE;
 
 #[cfg(test)]
 mod tests {

@@ -23,7 +23,7 @@
 
 use std::borrow::Cow;
 
-use crate::data::{AclList, MIN_ACL_SIZE};
+use crate::data::AclList;
 use crate::error::{Error, ErrorKind, Result};
 use crate::jute::{self, JuteBool, Reader};
 use crate::limits::Limits;
@@ -709,9 +709,6 @@ impl<'a> TxnRecord<'a> {
         }
     }
 }
-
-/// Minimum encoded size of a `vector<ACL>` element, for callers bounding counts.
-pub const MIN_ACL_ELEMENT: usize = MIN_ACL_SIZE;
 
 #[cfg(test)]
 mod tests {
