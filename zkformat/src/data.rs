@@ -85,6 +85,16 @@ impl<'a> AclList<'a> {
         })
     }
 
+    /// The list `[world:anyone, ALL]` (ZooKeeper's `OPEN_ACL_UNSAFE`).
+    pub fn open_unsafe() -> AclList<'static> {
+        const BODY: &[u8] = b"\x00\x00\x00\x1f\x00\x00\x00\x05world\x00\x00\x00\x06anyone";
+        AclList {
+            raw_count: 1,
+            body: BODY,
+            offset: 0,
+        }
+    }
+
     /// An encoded list built from ACLs (for writers).
     pub fn encode_acls(acls: &[Acl<'_>], out: &mut Vec<u8>) {
         jute::put_i32(out, jute::len_i32(acls.len()));
@@ -269,6 +279,9 @@ mod tests {
         l.encode(&mut again);
         assert_eq!(again, out);
         assert_eq!(Acl::OPEN_UNSAFE.perms_letters(), "cdrwa");
+        let mut open = Vec::new();
+        AclList::open_unsafe().encode(&mut open);
+        assert_eq!(open, out);
     }
 
     #[test]

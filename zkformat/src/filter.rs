@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Read, Write};
 
-use crate::data::NodeKind;
+use crate::data::{AclList, NodeKind};
 use crate::digest::DIGEST_VERSION;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kind::FileHeader;
@@ -247,6 +247,9 @@ pub struct LogFilter {
     policy: Policy,
     live: HashMap<Vec<u8>, i64>,
     by_session: HashMap<i64, HashSet<Vec<u8>>>,
+    /// Stored cversion of the parents of dropped nodes (as of the last create under them), with
+    /// how many dropped children each still has: what a stand-in for a dropped delete needs.
+    parents: HashMap<Vec<u8>, (i32, u32)>,
     strip_digests: bool,
     report: FilterReport,
     /// Sessions created in the log and not closed yet (timeout), reported as open at the end.
@@ -305,6 +308,7 @@ impl LogFilter {
             policy,
             live: HashMap::new(),
             by_session: HashMap::new(),
+            parents: HashMap::new(),
             strip_digests: options.strip_all_digests,
             report: FilterReport::default(),
             session_open: HashMap::new(),
@@ -324,11 +328,22 @@ impl LogFilter {
         self.strip_digests = true;
     }
 
+    /// Tells the filter the stored cversion of a parent of ephemerals learned from a snapshot.
+    pub fn learn_parent_cversion(&mut self, parent: &[u8], cversion: i32) {
+        if let Some(e) = self.parents.get_mut(parent) {
+            e.0 = e.0.max(cversion);
+        }
+    }
+
     fn track(&mut self, path: Vec<u8>, owner: i64) {
         self.by_session
             .entry(owner)
             .or_default()
             .insert(path.clone());
+        self.parents
+            .entry(parent_of(&path).to_vec())
+            .or_insert((-1, 0))
+            .1 += 1;
         self.live.insert(path, owner);
     }
 
@@ -341,9 +356,54 @@ impl LogFilter {
                         self.by_session.remove(&owner);
                     }
                 }
+                let parent = parent_of(path);
+                if let Some(e) = self.parents.get_mut(parent) {
+                    e.1 = e.1.saturating_sub(1);
+                    // Prefixes keep their entry: their direct children come and go.
+                    if e.1 == 0 && self.policy.prefixes.iter().all(|p| p.as_slice() != parent) {
+                        self.parents.remove(parent);
+                    }
+                }
                 true
             }
             None => false,
+        }
+    }
+
+    /// Records the parent cversion a create sets (3.5+ rule: it only moves forward; -1 means
+    /// "one more").
+    fn note_create(&mut self, path: &[u8], parent_cversion: i32) {
+        if let Some(e) = self.parents.get_mut(parent_of(path)) {
+            let v = if parent_cversion == -1 {
+                e.0.saturating_add(1)
+            } else {
+                parent_cversion
+            };
+            e.0 = e.0.max(v);
+        }
+    }
+
+    /// What stands in for a dropped delete: when the parent's cversion is known, a vanishing
+    /// create + delete (the create leaves the cversion as it is and the delete moves the pzxid,
+    /// on 3.4 as on 3.5+); otherwise the bare delete (3.5+ moves the pzxid and reports "no
+    /// node").
+    fn delete_stand_in(&self, path: &[u8]) -> Vec<(i32, Vec<u8>)> {
+        let mut delete = Vec::new();
+        crate::jute::put_string(&mut delete, path);
+        match self.parents.get(parent_of(path)) {
+            Some(&(cv, _)) if cv >= 0 => {
+                let mut create = Vec::new();
+                Txn::Create(crate::txn::CreateTxn {
+                    path,
+                    data: Some(&[]),
+                    acl: AclList::open_unsafe(),
+                    ephemeral: crate::jute::JuteBool(0),
+                    parent_cversion: Some(cv),
+                })
+                .encode(&mut create);
+                vec![(op::CREATE, create), (op::DELETE, delete)]
+            }
+            _ => vec![(op::DELETE, delete)],
         }
     }
 
@@ -363,8 +423,18 @@ impl LogFilter {
         let direct_child = prefix.is_some() && self.policy.prefix_of(parent_of(path)).is_none();
         match t {
             Txn::Create(_) | Txn::Create2(_) | Txn::CreateContainer(_) | Txn::CreateTtl(_) => {
+                let pcv = match t {
+                    Txn::Create(c) | Txn::Create2(c) => c.parent_cversion.unwrap_or(-1),
+                    Txn::CreateContainer(c) | Txn::CreateTtl(c) => c.parent_cversion,
+                    _ => -1,
+                };
                 if let Some(i) = prefix {
                     self.report.add_prefix(&self.policy, i, bytes);
+                    if direct_child {
+                        let parent = parent_of(path).to_vec();
+                        self.parents.entry(parent).or_insert((-1, 0));
+                        self.note_create(path, pcv);
+                    }
                     return if direct_child {
                         Verdict::Replace(Category::Prefix, vanishing_create(sub_op, body, t, path))
                     } else {
@@ -374,6 +444,7 @@ impl LogFilter {
                 if let Txn::Create(c) | Txn::Create2(c) = t {
                     if c.ephemeral.get() && self.policy.drop_ephemerals {
                         self.track(path.to_vec(), session);
+                        self.note_create(path, pcv);
                         self.report.add_ephemeral(DroppedEphemeral {
                             path: path.to_vec(),
                             owner: session,
@@ -386,6 +457,7 @@ impl LogFilter {
                         );
                     }
                 }
+                self.note_create(path, pcv);
                 match t {
                     Txn::CreateTtl(_) => self.report.ttl_nodes += 1,
                     Txn::CreateContainer(_) => self.report.container_nodes += 1,
@@ -393,19 +465,21 @@ impl LogFilter {
                 }
                 Verdict::Keep
             }
-            // A delete of a node that is not in the output still moves its parent's pzxid when
-            // replayed (and then fails harmlessly with "no node"), exactly as the real delete
-            // did: keep it where the parent is kept.
+            // A delete of a dropped node moves its (kept) parent's pzxid: a stand-in keeps that.
             Txn::Delete { .. } | Txn::DeleteContainer { .. } => {
                 if let Some(i) = prefix {
                     self.report.add_prefix(&self.policy, i, bytes);
                     return if direct_child {
-                        Verdict::Keep
+                        Verdict::Replace(Category::Prefix, self.delete_stand_in(path))
                     } else {
                         Verdict::Drop(Category::Prefix)
                     };
                 }
-                self.untrack(path);
+                if self.live.contains_key(path) {
+                    let stand_in = self.delete_stand_in(path);
+                    self.untrack(path);
+                    return Verdict::Replace(Category::Ephemeral, stand_in);
+                }
                 Verdict::Keep
             }
             _ => {
@@ -457,23 +531,24 @@ impl LogFilter {
                     .map(|s| s.into_iter().collect())
                     .unwrap_or_default();
                 paths.sort();
+                let stand_ins: Vec<(i32, Vec<u8>)> =
+                    paths.iter().flat_map(|p| self.delete_stand_in(p)).collect();
                 for p in &paths {
                     self.live.remove(p);
+                    let parent = parent_of(p);
+                    if let Some(e) = self.parents.get_mut(parent) {
+                        e.1 = e.1.saturating_sub(1);
+                        if e.1 == 0 && self.policy.prefixes.iter().all(|q| q.as_slice() != parent) {
+                            self.parents.remove(parent);
+                        }
+                    }
                 }
                 if !self.policy.drop_sessions {
                     Verdict::Keep
                 } else if paths.is_empty() {
                     Verdict::Drop(Category::Session)
                 } else {
-                    let ops = paths
-                        .iter()
-                        .map(|p| {
-                            let mut b = Vec::new();
-                            crate::jute::put_string(&mut b, p);
-                            (op::DELETE, b)
-                        })
-                        .collect();
-                    Verdict::Replace(Category::Session, ops)
+                    Verdict::Replace(Category::Session, stand_ins)
                 }
             }
             Txn::Multi(m) if !m.failed() => self.judge_multi(&rec, m)?,
@@ -588,7 +663,7 @@ pub fn filter_log<R: Read, W: Write>(
     output: W,
     policy: &Policy,
     options: LogFilterOptions,
-    learned: &[(Vec<u8>, i64)],
+    learned: &SnapshotKnowledge,
     limits: Limits,
     salvage: bool,
 ) -> Result<(W, FilterReport, Option<Error>)> {
@@ -596,8 +671,11 @@ pub fn filter_log<R: Read, W: Write>(
     let header: FileHeader = reader.header();
     let mut writer = TxnLogWriter::with_header(output, header).map_err(|e| Error::io(&e, 0))?;
     let mut filter = LogFilter::new(policy.clone(), options);
-    for (p, o) in learned {
+    for (p, o) in &learned.ephemerals {
         filter.learn_ephemeral(p, *o);
+    }
+    for (p, cv) in &learned.parent_cversions {
+        filter.learn_parent_cversion(p, *cv);
     }
     let mut salvaged = None;
     loop {
@@ -635,20 +713,48 @@ pub fn filter_log<R: Read, W: Write>(
     Ok((out, report, salvaged))
 }
 
-/// Reads the ephemeral nodes of a snapshot (for [`LogFilter::learn_ephemeral`]).
+/// What a log filter learns from the snapshot the log follows: which paths were already
+/// ephemeral, and the stored cversion of their parents.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotKnowledge {
+    /// Ephemeral paths and their owners.
+    pub ephemerals: Vec<(Vec<u8>, i64)>,
+    /// Stored cversion of each parent of an ephemeral.
+    pub parent_cversions: Vec<(Vec<u8>, i32)>,
+}
+
+/// Reads a snapshot twice (`open` is called twice): first for its ephemeral nodes, then for the
+/// cversion of their parents. Memory follows the number of ephemerals.
 ///
 /// # Errors
 /// Problems in the snapshot.
-pub fn snapshot_ephemerals(mut reader: SnapshotReader<'_>) -> Result<Vec<(Vec<u8>, i64)>> {
-    let mut v = Vec::new();
+pub fn learn_from_snapshot<'r>(
+    mut open: impl FnMut() -> Result<SnapshotReader<'r>>,
+) -> Result<SnapshotKnowledge> {
+    let mut k = SnapshotKnowledge::default();
+    let mut parents: HashSet<Vec<u8>> = HashSet::new();
+    let mut reader = open()?;
     while let Some(item) = reader.next_item()? {
         if let SnapshotItem::Node(n) = item.value {
             if let NodeKind::Ephemeral(owner) = n.stat.kind() {
-                v.push((n.path.to_vec(), owner));
+                k.ephemerals.push((n.path.to_vec(), owner));
+                parents.insert(parent_of(n.path).to_vec());
             }
         }
     }
-    Ok(v)
+    if parents.is_empty() {
+        return Ok(k);
+    }
+    let mut reader = open()?;
+    while let Some(item) = reader.next_item()? {
+        if let SnapshotItem::Node(n) = item.value {
+            let path: &[u8] = if n.path.is_empty() { b"/" } else { n.path };
+            if parents.contains(path) {
+                k.parent_cversions.push((path.to_vec(), n.stat.cversion));
+            }
+        }
+    }
+    Ok(k)
 }
 
 /// Filters a snapshot stream into `output` (which the caller wraps in a compressor if wanted).
@@ -897,7 +1003,7 @@ mod tests {
             Vec::new(),
             policy,
             LogFilterOptions::default(),
-            &[],
+            &SnapshotKnowledge::default(),
             Limits::default(),
             false,
         )
@@ -937,7 +1043,7 @@ mod tests {
             vec![
                 (2, op::CREATE),
                 (3, op::MULTI),
-                (4, op::DELETE),
+                (4, op::MULTI),
                 (5, op::MULTI),
                 (6, op::MULTI),
                 (7, op::CREATE),
@@ -945,7 +1051,7 @@ mod tests {
             ]
         );
         assert_eq!(report.dropped[&Category::Session].0, 2);
-        assert_eq!(report.dropped[&Category::Ephemeral].0, 2);
+        assert_eq!(report.dropped[&Category::Ephemeral].0, 3);
         assert_eq!(report.ephemerals.len(), 2);
         // Replaying the filtered log gives the filtered replay of the original: same nodes, and
         // the same parent stats (cversion, pzxid), so sequence numbers never repeat.

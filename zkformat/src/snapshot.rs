@@ -323,7 +323,6 @@ pub struct SnapshotParser {
     state: State,
     adler: Adler32,
     summary: SnapshotSummary,
-    total_len: Option<u64>,
     tail: Tail,
 }
 
@@ -339,7 +338,6 @@ impl SnapshotParser {
             state: State::Header,
             adler: Adler32::new(),
             summary: SnapshotSummary::default(),
-            total_len: None,
             tail: Tail::NONE,
         }
     }
@@ -438,21 +436,10 @@ impl SnapshotParser {
                 Ok(Self::item(ItemKind::Header, r))
             }
             State::SessionCount => {
-                let at = r.offset();
+                // No early check of the count against the input's length: the streaming reader
+                // cannot make it, and both readers must fail alike (items are read one by one,
+                // so a huge count allocates nothing).
                 let n = r.i32("session count")?;
-                if let Some(total) = self.total_len {
-                    let left = total.saturating_sub(at + 4);
-                    if n > 0 && (n as u64) * 12 > left {
-                        return Err(Error::new(
-                            ErrorKind::CountOutOfRange {
-                                field: "session count",
-                                count: i64::from(n),
-                                bytes_left: left,
-                            },
-                            at,
-                        ));
-                    }
-                }
                 self.state = State::Sessions(jute::count_len(n) as u32);
                 Ok(Self::item(ItemKind::SessionCount, r))
             }
@@ -467,21 +454,7 @@ impl SnapshotParser {
                 Ok(Self::item(ItemKind::Session, r))
             }
             State::AclCount => {
-                let at = r.offset();
                 let n = r.i32("ACL cache count")?;
-                if let Some(total) = self.total_len {
-                    let left = total.saturating_sub(at + 4);
-                    if n > 0 && (n as u64) * 12 > left {
-                        return Err(Error::new(
-                            ErrorKind::CountOutOfRange {
-                                field: "ACL cache count",
-                                count: i64::from(n),
-                                bytes_left: left,
-                            },
-                            at,
-                        ));
-                    }
-                }
                 self.state = State::Acls(jute::count_len(n) as u32);
                 Ok(Self::item(ItemKind::AclCacheCount, r))
             }
@@ -531,10 +504,7 @@ impl SnapshotParser {
                 if !eof && buf.len() <= 54 {
                     return Ok(Step::NeedMoreData(55));
                 }
-                let left = match self.total_len {
-                    Some(t) => t.saturating_sub(self.offset) as usize,
-                    None => buf.len(),
-                };
+                let left = buf.len();
                 let Some(tail) = Tail::from_len(left) else {
                     return Err(Error::new(
                         ErrorKind::BadSnapshotTail { len: left as u64 },
@@ -685,8 +655,7 @@ impl<'a> Snapshot<'a> {
 
     /// Every item in order, header first; fused after the first error.
     pub fn items(&self) -> Items<'a> {
-        let mut parser = SnapshotParser::new(self.limits);
-        parser.total_len = Some(self.data.len() as u64);
+        let parser = SnapshotParser::new(self.limits);
         Items {
             data: self.data,
             pos: 0,
@@ -735,7 +704,14 @@ impl<'a> Items<'a> {
         }
         let rest = self.data.get(self.pos..).unwrap_or(&[]);
         let offset = self.parser.offset();
-        match self.parser.step(rest, true) {
+        // Show the parser at most what the streaming reader may buffer, so that both readers
+        // accept the same items and fail with the same error at the same offset.
+        let max = self.parser.max_item_len();
+        let (window, eof) = match rest.get(..max) {
+            Some(w) if rest.len() > max => (w, false),
+            _ => (rest, true),
+        };
+        match self.parser.step(window, eof) {
             Err(e) => {
                 self.done = true;
                 Err(e)

@@ -475,7 +475,8 @@ impl<'a> Txn<'a> {
                 match Self::create(r, true) {
                     Ok(c) if op_code == op::CREATE => Txn::Create(c),
                     Ok(c) => Txn::Create2(c),
-                    Err(e) if allow_v0 && e.is_truncated() => {
+                    // Only op 1 (as in `SerializeUtils.deserializeTxn`): create2 is 3.4+.
+                    Err(e) if allow_v0 && op_code == op::CREATE && e.is_truncated() => {
                         r.rewind_to(start);
                         Txn::Create(Self::create(r, false)?)
                     }

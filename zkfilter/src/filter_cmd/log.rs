@@ -5,7 +5,7 @@ use std::io::{self, BufWriter};
 use clap::Args;
 use serde_json::json;
 use zkformat::filter::{
-    filter_log, filter_snapshot, snapshot_ephemerals, Category, LogFilterOptions,
+    filter_log, filter_snapshot, learn_from_snapshot, Category, LogFilterOptions, SnapshotKnowledge,
 };
 use zkformat::kind::FileKind;
 use zkformat::snapshot::SnapshotReader;
@@ -44,13 +44,19 @@ pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
     let mut options = LogFilterOptions {
         strip_all_digests: a.strip_digests,
     };
-    let mut learned = Vec::new();
+    let mut learned = SnapshotKnowledge::default();
     let mut warnings = Vec::new();
     if let Some(s) = &a.snapshot {
+        if s == "-" {
+            return Err(CliError::msg(
+                "--snapshot needs a file (it is read more than once)",
+            ));
+        }
         let snap = Input::open(s)?;
         let open =
             || SnapshotReader::open(snap.reader(), limits).map_err(|e| CliError::format(s, &e));
-        learned = snapshot_ephemerals(open()?).map_err(|e| CliError::format(s, &e))?;
+        learned = learn_from_snapshot(|| SnapshotReader::open(snap.reader(), limits))
+            .map_err(|e| CliError::format(s, &e))?;
         // If the snapshot itself loses nodes, no digest in the log describes the restored tree.
         let (_, r, _) = filter_snapshot(open()?, io::sink(), &policy, None)
             .map_err(|e| CliError::format(s, &e))?;
@@ -117,8 +123,7 @@ pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
         }
     }
     let salvaged = salvaged.map(|e| format!("{name}: {e} — entries from here on were not read"));
-    let extra =
-        json!({"learnedEphemerals": learned.len(), "stripAllDigests": options.strip_all_digests});
+    let extra = json!({"learnedEphemerals": learned.ephemerals.len(), "stripAllDigests": options.strip_all_digests});
     let out = (!a.run.dry_run).then_some(a.output.as_str());
     finish(
         &a.run, &report, &policy, "log", &name, out, extra, warnings, salvaged,
