@@ -4,6 +4,8 @@
 //! * [`dump`]: `zkdump` (inspect, verify, summarise, diff).
 //! * [`cli`], [`output`], [`report`], [`progress`]: shared plumbing.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod cli;
 pub mod dump;
 pub mod filter_cmd;
