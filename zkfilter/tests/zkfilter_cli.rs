@@ -485,8 +485,11 @@ fn reports_group_ephemerals_by_recipe() {
     );
 }
 
+/// Raw node records by path, raw ACL cache entries by key, and the session count.
+type RawItems = (BTreeMap<Vec<u8>, Vec<u8>>, BTreeMap<i64, Vec<u8>>, usize);
+
 /// Raw bytes of every node and ACL cache entry of a (decompressed) snapshot, by path / key.
-fn raw_items(bytes: &[u8]) -> (BTreeMap<Vec<u8>, Vec<u8>>, BTreeMap<i64, Vec<u8>>, usize) {
+fn raw_items(bytes: &[u8]) -> RawItems {
     let mut rd = SnapshotReader::open(bytes, Limits::default()).unwrap();
     let (mut nodes, mut acls, mut sessions) = (BTreeMap::new(), BTreeMap::new(), 0);
     while let Some(item) = rd.next_item().unwrap() {
