@@ -4,7 +4,10 @@
 //! * [`dump`]: `zkdump` (inspect, verify, summarise, diff).
 //! * [`cli`], [`output`], [`report`], [`progress`]: shared plumbing.
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod cli;
 pub mod dump;

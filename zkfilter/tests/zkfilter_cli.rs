@@ -558,3 +558,46 @@ fn snapshot_mode_keeps_every_byte_of_every_kept_node_and_acl() {
     }
     assert!(checked > 40);
 }
+
+/// A server with a separate dataLogDir: `--log-dir` restores the same tree.
+#[test]
+fn separate_log_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = testdata().join("zk-3.8/basic/version-2");
+    let (snaps, logs) = (
+        tmp.path().join("snap/version-2"),
+        tmp.path().join("logs/version-2"),
+    );
+    fs::create_dir_all(&snaps).unwrap();
+    fs::create_dir_all(&logs).unwrap();
+    for e in fs::read_dir(&src).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let to = if name.starts_with("log.") {
+            &logs
+        } else {
+            &snaps
+        };
+        fs::copy(e.path(), to.join(&name)).unwrap();
+    }
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok(&[
+        "datadir",
+        tmp.path().join("snap").to_str().unwrap(),
+        "--log-dir",
+        tmp.path().join("logs").to_str().unwrap(),
+        "-o",
+        a.to_str().unwrap(),
+        "-q",
+    ]);
+    ok(&[
+        "datadir",
+        src.parent().unwrap().to_str().unwrap(),
+        "-o",
+        b.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(
+        fs::read(&files_in(&a, "snapshot.")[0]).unwrap(),
+        fs::read(&files_in(&b, "snapshot.")[0]).unwrap()
+    );
+}

@@ -29,6 +29,10 @@ pub struct DatadirArgs {
     /// The new data dir to create (ZooKeeper's `dataDir`: the files go to OUT/version-2/).
     #[arg(short, long, required_unless_present_any = ["admin_restore", "dry_run"])]
     pub output: Option<PathBuf>,
+    /// The txn logs' folder when the server had a separate `dataLogDir` (its `version-2` or the
+    /// folder holding it); the output puts everything in one data dir.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
     /// Stop at this zxid (point-in-time restore; `0x…` or decimal).
     #[arg(long, value_name = "ZXID", value_parser = cli::parse_zxid)]
     pub to_zxid: Option<Zxid>,
@@ -146,7 +150,17 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
     } else {
         a.input.clone()
     };
-    let dd = DataDir::scan(&dir_path).map_err(|e| CliError::io(&input_name, &e))?;
+    let mut dd = DataDir::scan(&dir_path).map_err(|e| CliError::io(&input_name, &e))?;
+    if let Some(ld) = &a.log_dir {
+        let logs = DataDir::scan(ld).map_err(|e| CliError::io(&ld.display().to_string(), &e))?;
+        if !dd.logs.is_empty() {
+            return Err(CliError::msg(format!(
+                "{} holds txn logs too; with --log-dir the logs must be in one place (ZooKeeper refuses such a layout)",
+                dir_path.display()
+            )));
+        }
+        dd.logs = logs.logs;
+    }
     if dd.snapshots.is_empty() && dd.logs.is_empty() {
         return Err(CliError::msg(
             "no ZooKeeper snapshot or log files found (expected <dataDir>/version-2/)",
