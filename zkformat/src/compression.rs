@@ -215,13 +215,25 @@ impl<R: Read> SnappyJavaReader<R> {
                 "snappy-java chunk length {n} out of range"
             )));
         }
-        self.compressed.resize(n as usize, 0);
-        read_full(&mut self.inner, &mut self.compressed)?;
+        // Read the chunk as its bytes arrive (never allocate from the length field alone).
+        self.compressed.clear();
+        let got = (&mut self.inner)
+            .take(n as u64)
+            .read_to_end(&mut self.compressed)?;
+        if got < n as usize {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "snappy stream truncated",
+            ));
+        }
         let out_len = snap::raw::decompress_len(&self.compressed)
             .map_err(|e| invalid(format!("corrupt snappy block: {e}")))?;
-        if out_len > MAX_SNAPPY_BLOCK {
+        // A snappy element expands at most 64 bytes out of 3 (a copy with a 2-byte offset), so
+        // a larger claimed length is corrupt: refuse it before allocating the output.
+        if out_len > MAX_SNAPPY_BLOCK || out_len > self.compressed.len().saturating_mul(22) {
             return Err(invalid(format!(
-                "snappy block of {out_len} bytes is over the limit"
+                "snappy block of {} bytes claims {out_len} bytes of output",
+                self.compressed.len()
             )));
         }
         self.block.resize(out_len, 0);

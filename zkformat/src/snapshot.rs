@@ -360,7 +360,13 @@ impl SnapshotParser {
 
     fn need(&self, buf: &[u8], needed: u64, what: &'static str) -> Result<Step> {
         let total = buf.len() as u64 + needed;
-        if total > self.max_item_len() as u64 {
+        let max = self.max_item_len();
+        if total > max as u64 && buf.len() < max {
+            // Maybe a corrupt count or length: read on up to the largest legal item (or the
+            // end, where the field is judged as the slice reader judges it).
+            return Ok(Step::NeedMoreData(max));
+        }
+        if total > max as u64 {
             return Err(Error::new(
                 ErrorKind::LengthOutOfRange {
                     field: what,
@@ -791,7 +797,14 @@ impl<'r> SnapshotReader<'r> {
         }
         loop {
             let offset = self.parser.offset();
-            match self.parser.step(self.buf.data(), self.buf.eof()) {
+            // At most the largest legal item is shown to the parser, as `Items` does.
+            let data = self.buf.data();
+            let max = self.parser.max_item_len();
+            let (window, eof) = match data.get(..max) {
+                Some(w) if data.len() > max => (w, false),
+                _ => (data, self.buf.eof()),
+            };
+            match self.parser.step(window, eof) {
                 Err(e) => {
                     self.done = true;
                     return Err(e);

@@ -519,10 +519,13 @@ impl<R: Read> StreamBuffer<R> {
             self.start = 0;
         }
         let want = n.max(READ_CHUNK);
-        if self.buf.len() < want {
-            self.buf.resize(want, 0);
-        }
         while self.end < n && !self.eof {
+            // Grow towards `want` only as bytes arrive (doubling), so a length field cannot
+            // allocate more than about twice what the input really holds.
+            if self.end == self.buf.len() {
+                let grown = self.buf.len().saturating_mul(2).max(READ_CHUNK).min(want);
+                self.buf.resize(grown, 0);
+            }
             let dst = self.buf.get_mut(self.end..).unwrap_or(&mut []);
             match self.inner.read(dst) {
                 Ok(0) => self.eof = true,
