@@ -21,7 +21,7 @@ use crate::snapshot::{
 };
 use crate::source::FileBytes;
 use crate::txn::{op, CreateTxn, Txn, TxnRecord};
-use crate::txnlog::{LogEnd, TxnLog};
+use crate::txnlog::{LogEnd, LogReader};
 use crate::zxid::Zxid;
 
 /// An ACL owned by the tree.
@@ -677,7 +677,9 @@ pub fn replay_datadir_with(
     let mut logs = Vec::new();
     let mut stopped_by = None;
     'files: for log in dir.logs_after(snapshot_zxid) {
-        let bytes = FileBytes::open(&log.path).map_err(|e| FileError {
+        // Logs are streamed, not mapped: a replay reads each byte once, and memory stays that
+        // of the tree whatever the size of the logs (same parser, same errors and offsets).
+        let file = std::fs::File::open(&log.path).map_err(|e| FileError {
             path: log.path.clone(),
             error: Error::io(&e, 0),
         })?;
@@ -686,8 +688,7 @@ pub fn replay_datadir_with(
             error,
         };
         let outcome = (|| -> Result<Option<LogEnd>> {
-            let parsed = TxnLog::parse(&bytes, limits)?;
-            let mut entries = parsed.entries();
+            let mut entries = LogReader::new(file, limits)?;
             while let Some(entry) = entries.next_entry()? {
                 if entry.zxid() <= snapshot_zxid {
                     continue;

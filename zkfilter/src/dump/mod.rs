@@ -179,27 +179,59 @@ pub fn op_has_path(code: i32) -> bool {
 
 /// Formats milliseconds since the epoch as UTC ISO 8601 (`2024-05-01T10:00:00.123Z`).
 pub fn format_time(ms: i64) -> String {
+    let mut s = String::with_capacity(24);
+    push_time(&mut s, ms);
+    s
+}
+
+thread_local! {
+    /// The last second formatted and its `YYYY-MM-DDTHH:MM:SS.` text: txn times and node times
+    /// come in runs within one second, so the calendar arithmetic is done once per second.
+    static TIME_CACHE: std::cell::RefCell<(i64, String)> =
+        const { std::cell::RefCell::new((i64::MIN, String::new())) };
+}
+
+/// Appends [`format_time`]'s text to `out` without allocating.
+pub fn push_time(out: &mut String, ms: i64) {
+    use std::fmt::Write as _;
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
+    TIME_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != secs || c.1.is_empty() {
+            c.1.clear();
+            let days = secs.div_euclid(86_400);
+            let sod = secs.rem_euclid(86_400);
+            // Howard Hinnant's civil_from_days.
+            let z = days + 719_468;
+            let era = z.div_euclid(146_097);
+            let doe = z.rem_euclid(146_097);
+            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+            let y = yoe + era * 400;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let d = doy - (153 * mp + 2) / 5 + 1;
+            let m = if mp < 10 { mp + 3 } else { mp - 9 };
+            let y = if m <= 2 { y + 1 } else { y };
+            let _ = write!(
+                c.1,
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.",
+                sod / 3600,
+                (sod / 60) % 60,
+                sod % 60
+            );
+            c.0 = secs;
+        }
+        out.push_str(&c.1);
+    });
+    let m = millis as u32;
+    let digits = [
+        b'0' + (m / 100) as u8,
+        b'0' + (m / 10 % 10) as u8,
+        b'0' + (m % 10) as u8,
+    ];
+    out.push_str(std::str::from_utf8(&digits).unwrap_or("000"));
+    out.push('Z');
 }
 
 /// `0x…` lowercase hex of a 64-bit id (two's complement for negative values).

@@ -16,7 +16,7 @@ use super::{
     compression_name, data_repr, keeper_error_name, node_type_name, Ctx, DataRepr, LogTally,
     NodeView, OwnedAcl, Render, SnapTally,
 };
-use crate::dump::{format_time, hex64, path_str};
+use crate::dump::{format_time, hex64, path_str, push_time};
 
 /// The text renderer.
 #[derive(Debug, Default)]
@@ -25,6 +25,42 @@ pub struct Text;
 fn acl_text(acls: &[OwnedAcl]) -> String {
     let parts: Vec<String> = acls.iter().map(OwnedAcl::text).collect();
     format!("[{}]", parts.join(", "))
+}
+
+thread_local! {
+    /// The last ACL list rendered (raw count and bytes → text): nearly every record of a file
+    /// uses one of a few lists, so rendering is skipped when the list repeats.
+    static ACL_LIST_CACHE: std::cell::RefCell<(i32, Vec<u8>, String)> =
+        const { std::cell::RefCell::new((0, Vec::new(), String::new())) };
+    /// Same for the snapshot ACL cache's owned lists.
+    static ACL_CACHE: std::cell::RefCell<(Vec<OwnedAcl>, String)> =
+        const { std::cell::RefCell::new((Vec::new(), String::new())) };
+}
+
+/// Appends `acl_text(acls)` to `out`.
+fn push_acl_text(out: &mut String, acls: &[OwnedAcl]) {
+    ACL_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.1.is_empty() || c.0 != acls {
+            c.1 = acl_text(acls);
+            c.0 = acls.to_vec();
+        }
+        out.push_str(&c.1);
+    });
+}
+
+/// Appends `acl_list_text(l)` to `out`.
+fn push_acl_list_text(out: &mut String, l: &AclList<'_>) {
+    ACL_LIST_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.2.is_empty() || c.0 != l.raw_count() || c.1 != l.body() {
+            c.2 = acl_list_text(l);
+            c.0 = l.raw_count();
+            c.1.clear();
+            c.1.extend_from_slice(l.body());
+        }
+        out.push_str(&c.2);
+    });
 }
 
 fn acl_list_text(l: &AclList<'_>) -> String {
@@ -108,6 +144,50 @@ pub fn body_text(cx: &Ctx<'_>, body: &Txn<'_>) -> String {
     }
 }
 
+/// Appends ` dataLength=N` (or `data_text`'s text when data is shown).
+fn push_data_text(out: &mut String, cx: &Ctx<'_>, data: Option<&[u8]>) {
+    use std::fmt::Write as _;
+    match (cx.opts.data, data) {
+        (false, Some(d)) => {
+            let _ = write!(out, " dataLength={}", d.len());
+        }
+        _ => out.push_str(&data_text(cx, data)),
+    }
+}
+
+/// Appends `body_text(cx, body)` to `out`, without intermediate strings for the common txns.
+pub fn push_body_text(out: &mut String, cx: &Ctx<'_>, body: &Txn<'_>) {
+    use std::fmt::Write as _;
+    match body {
+        Txn::Create(c) | Txn::Create2(c) => {
+            out.push_str(&path_str(c.path));
+            push_data_text(out, cx, c.data);
+            out.push_str(" acl=");
+            push_acl_list_text(out, &c.acl);
+            let _ = write!(out, " ephemeral={} parentCVersion=", c.ephemeral.get());
+            match c.parent_cversion {
+                Some(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                None => out.push_str("none (V0 layout)"),
+            }
+        }
+        Txn::Delete { path } | Txn::DeleteContainer { path } => out.push_str(&path_str(path)),
+        Txn::SetData(s) | Txn::Reconfig(s) => {
+            out.push_str(&path_str(s.path));
+            push_data_text(out, cx, s.data);
+            let _ = write!(out, " version={}", s.version);
+        }
+        Txn::CreateSession { timeout } => {
+            let _ = write!(out, "timeout={timeout}");
+        }
+        Txn::Error { err } => {
+            let _ = write!(out, "err={err} ({})", keeper_error_name(*err));
+        }
+        other => out.push_str(&body_text(cx, other)),
+    }
+}
+
 impl Render for Text {
     fn log_header(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, h: &FileHeader) -> io::Result<()> {
         writeln!(
@@ -124,23 +204,32 @@ impl Render for Text {
         e: &TxnEntry<'_>,
         rec: &TxnRecord<'_>,
     ) -> io::Result<()> {
+        use std::fmt::Write as _;
         let h = &rec.header;
-        let crc = if e.checksum_ok() { "" } else { "CRC ERROR - " };
-        let body = body_text(cx, &rec.body);
-        let sep = if body.is_empty() { "" } else { " " };
-        write!(
-            out,
-            "{crc}{} session {} cxid 0x{:x} zxid {} {}{sep}{body}",
-            format_time(h.time),
-            hex64(h.session),
+        let mut b = String::with_capacity(256);
+        if !e.checksum_ok() {
+            b.push_str("CRC ERROR - ");
+        }
+        push_time(&mut b, h.time);
+        let _ = write!(
+            b,
+            " session 0x{:x} cxid 0x{:x} zxid {} {}",
+            h.session as u64,
             h.cxid as u32,
             h.zxid,
             op_name(h.op)
-        )?;
-        if let Some(d) = rec.digest {
-            write!(out, " digest={}", hex64(d.tree_digest))?;
+        );
+        let at = b.len();
+        b.push(' ');
+        push_body_text(&mut b, cx, &rec.body);
+        if b.len() == at + 1 {
+            b.truncate(at);
         }
-        writeln!(out)?;
+        if let Some(d) = rec.digest {
+            let _ = write!(b, " digest=0x{:x}", d.tree_digest as u64);
+        }
+        b.push('\n');
+        out.write_all(b.as_bytes())?;
         if let Txn::Multi(m) = &rec.body {
             for (i, o) in m.ops().enumerate() {
                 match o.txn() {
@@ -236,37 +325,51 @@ impl Render for Text {
     }
 
     fn node(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, n: &NodeView<'_, '_>) -> io::Result<()> {
+        use std::fmt::Write as _;
         let node = n.node;
         let s = &node.stat;
-        writeln!(out, "----")?;
-        writeln!(out, "{}", path_str(node.path))?;
-        writeln!(out, "  cZxid = {}", hex64(s.czxid))?;
-        writeln!(out, "  ctime = {}", format_time(s.ctime))?;
-        writeln!(out, "  mZxid = {}", hex64(s.mzxid))?;
-        writeln!(out, "  mtime = {}", format_time(s.mtime))?;
-        writeln!(out, "  pZxid = {}", hex64(s.pzxid))?;
-        writeln!(out, "  cversion = {}", s.cversion)?;
-        writeln!(out, "  dataVersion = {}", s.version)?;
-        writeln!(out, "  aclVersion = {}", s.aversion)?;
-        writeln!(
-            out,
-            "  ephemeralOwner = {} ({})",
-            hex64(s.ephemeral_owner),
+        // The whole block is built in one buffer and written at once.
+        let mut b = String::with_capacity(512);
+        let _ = write!(
+            b,
+            "----\n{}\n  cZxid = 0x{:x}\n  ctime = ",
+            path_str(node.path),
+            s.czxid as u64
+        );
+        push_time(&mut b, s.ctime);
+        let _ = write!(b, "\n  mZxid = 0x{:x}\n  mtime = ", s.mzxid as u64);
+        push_time(&mut b, s.mtime);
+        let _ = write!(
+            b,
+            "\n  pZxid = 0x{:x}\n  cversion = {}\n  dataVersion = {}\n  aclVersion = {}\n  ephemeralOwner = 0x{:x} ({})\n",
+            s.pzxid as u64,
+            s.cversion,
+            s.version,
+            s.aversion,
+            s.ephemeral_owner as u64,
             node_type_name(s.ephemeral_owner)
-        )?;
+        );
         match node.data {
-            Some(d) => writeln!(out, "  dataLength = {}", d.len())?,
-            None => writeln!(out, "  dataLength = 0 (null)")?,
+            Some(d) => {
+                let _ = writeln!(b, "  dataLength = {}", d.len());
+            }
+            None => b.push_str("  dataLength = 0 (null)\n"),
         }
-        writeln!(out, "  numChildren = {}", n.num_children)?;
+        let _ = writeln!(b, "  numChildren = {}", n.num_children);
         match n.acl {
-            Some(a) => writeln!(out, "  acl = {} {}", node.acl_key, acl_text(a))?,
-            None => writeln!(out, "  acl = {} (not in the ACL cache)", node.acl_key)?,
+            Some(a) => {
+                let _ = write!(b, "  acl = {} ", node.acl_key);
+                push_acl_text(&mut b, a);
+                b.push('\n');
+            }
+            None => {
+                let _ = writeln!(b, "  acl = {} (not in the ACL cache)", node.acl_key);
+            }
         }
         if cx.opts.data {
-            writeln!(out, "  {}", data_text(cx, node.data).trim_start())?;
+            let _ = writeln!(b, "  {}", data_text(cx, node.data).trim_start());
         }
-        Ok(())
+        out.write_all(b.as_bytes())
     }
 
     fn tree_end(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, offset: u64) -> io::Result<()> {

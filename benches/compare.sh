@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# benches/compare.sh — time zkdump/zkfilter against Apache ZooKeeper's own tools on the same
+# large inputs, in one run, and print a Markdown table (medians, ratios, peak RSS).
+#
+# Usage:
+#   benches/compare.sh            # full: >= 1 GiB txn log, 1,000,000-node snapshot, data dir of both
+#   benches/compare.sh --quick    # 64 MiB log, 100,000 nodes (a few minutes)
+#   options: --runs N (default 3), --java-runs N (default = --runs), --heap SIZE (JVM -Xmx,
+#            default 4g), --out FILE (also write the table there), --regen (regenerate inputs)
+#
+# Inputs are generated (once) by `gen-inputs` into benches/generated/{full,quick}/ (gitignored):
+# datadir/version-2/snapshot.<Z> + log.<Z+1>, written by zkformat's writers seeded with the op mix
+# of the real logs in testdata/ (see benches/README.md). Every tool reads those same files.
+#
+# What is compared (page cache warm: each input is read once before timing; stdout to /dev/null):
+#   * dump of the log:      `zkdump LOG`        vs TxnLogToolkit -d (3.8)  and LogFormatter (3.4)
+#   * verify of the log:    `zkdump verify LOG` vs TxnLogToolkit -d (it checks every CRC too)
+#   * dump of the snapshot: `zkdump SNAP`       vs SnapshotFormatter (3.8)
+#   * data dir load:        `zkfilter datadir DIR -o NEW` (replay, filter, write a new snapshot)
+#                           vs a ZooKeeper 3.8 server started on (a hard-linked copy of) DIR, timed
+#                           until it answers `srvr` on 127.0.0.1 (benches/zk_startup.py)
+#   * ours only: `zkdump verify DIR`, `zkfilter log` stdin -> stdout, `zkfilter snapshot`.
+# Wall time is measured around each command; peak RSS comes from `/usr/bin/time -v`.
+# Requires: a release build (done here), java, ZooKeeper installed (scripts/install-deps.sh).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+MODE=full RUNS=3 JAVA_RUNS= HEAP=4g OUT= REGEN=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) MODE=quick ;;
+    --runs) RUNS=$2; shift ;;
+    --java-runs) JAVA_RUNS=$2; shift ;;
+    --heap) HEAP=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    --regen) REGEN=1 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+JAVA_RUNS=${JAVA_RUNS:-$RUNS}
+if [ "$MODE" = quick ]; then LOG_MB=64 NODES=100000; else LOG_MB=1024 NODES=1000000; fi
+GEN=$ROOT/benches/generated/$MODE
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/zkcompare.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+echo "building (release)..." >&2
+cargo build --release -q -p zkfilter -p zkformat-benches --bins
+BIN=$ROOT/target/release
+if [ "$REGEN" = 1 ] || [ ! -f "$GEN/manifest.json" ]; then
+  echo "generating inputs: $LOG_MB MiB of log, $NODES nodes -> $GEN" >&2
+  "$BIN/gen-inputs" --log-mb "$LOG_MB" --nodes "$NODES" --out "$GEN" >/dev/null
+fi
+LOG=$(ls "$GEN"/datadir/version-2/log.*)
+SNAP=$(ls "$GEN"/datadir/version-2/snapshot.*)
+DIR=$GEN/datadir
+LOG_BYTES=$(stat -c %s "$LOG")
+SNAP_BYTES=$(stat -c %s "$SNAP")
+DIR_BYTES=$((LOG_BYTES + SNAP_BYTES))
+NODES_IN=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['snapshotNodes'])" "$GEN/manifest.json")
+TXNS=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['logTxns'])" "$GEN/manifest.json")
+
+cp_of() { python3 -c "import sys; sys.path.insert(0, '$ROOT/tests/harness'); import zkharness; print(zkharness.classpath('$1'))"; }
+CP38=$(cp_of 3.8)
+CP34=$(cp_of 3.4 2>/dev/null || true)
+L4J=$TMP/log4j.properties
+printf 'log4j.rootLogger=WARN, E\nlog4j.appender.E=org.apache.log4j.ConsoleAppender\nlog4j.appender.E.Target=System.err\nlog4j.appender.E.layout=org.apache.log4j.PatternLayout\n' >"$L4J"
+JAVA=(java "-Xmx$HEAP" "-Dlog4j.configuration=file:$L4J")
+
+# Warm the page cache.
+cat "$LOG" "$SNAP" >/dev/null
+
+# run NAME N CMD... : runs CMD N times (stdout to /dev/null), records "seconds maxrss_kb status"
+# per run in $TMP/NAME.runs.
+run() {
+  local name=$1 n=$2; shift 2
+  : >"$TMP/$name.runs"
+  for _ in $(seq "$n"); do
+    rm -rf "$TMP/out"
+    local t0 t1 st=0
+    t0=$(date +%s.%N)
+    /usr/bin/time -v -o "$TMP/time.txt" "$@" >/dev/null 2>"$TMP/$name.err" || st=$?
+    t1=$(date +%s.%N)
+    local rss
+    rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$TMP/time.txt")
+    echo "$(echo "$t1 - $t0" | bc -l) ${rss:-0} $st" >>"$TMP/$name.runs"
+    echo "  $name: $(tail -1 "$TMP/$name.runs")" >&2
+  done
+}
+
+# zk_start NAME N: a ZooKeeper 3.8 server's start-up on the data dir, N times.
+zk_start() {
+  local name=$1 n=$2
+  : >"$TMP/$name.runs"
+  for _ in $(seq "$n"); do
+    local j st=0
+    j=$(TMPDIR=$TMP python3 "$ROOT/benches/zk_startup.py" --version 3.8 --heap "$HEAP" "$DIR") || st=$?
+    python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['seconds'], d['maxrss_kb'] or 0, sys.argv[2])" "${j:-{\"seconds\":0,\"maxrss_kb\":0\}}" "$st" >>"$TMP/$name.runs"
+    echo "  $name: $(tail -1 "$TMP/$name.runs") ($j)" >&2
+  done
+}
+
+med() { # median seconds, median RSS (MiB), failures
+  python3 - "$TMP/$1.runs" <<'EOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+secs = [float(r[0]) for r in rows]; rss = [int(r[1]) for r in rows]
+fails = sum(1 for r in rows if r[2] != "0")
+print(f"{statistics.median(secs):.3f} {statistics.median(rss) / 1024:.0f} {fails}")
+EOF
+}
+
+echo "fuzzer processes while measuring: $(pgrep -fc fuzz || true)" >&2
+echo "dump of the log" >&2
+run ours_dump_log "$RUNS" "$BIN/zkdump" "$LOG"
+run zk_dump_log "$JAVA_RUNS" "${JAVA[@]}" -cp "$CP38" org.apache.zookeeper.server.persistence.TxnLogToolkit -d "$LOG"
+if [ -n "$CP34" ]; then
+  run zk34_logformatter "$JAVA_RUNS" "${JAVA[@]}" -cp "$CP34" org.apache.zookeeper.server.LogFormatter "$LOG"
+fi
+echo "verify" >&2
+run ours_verify_log "$RUNS" "$BIN/zkdump" verify "$LOG"
+run ours_verify_dir "$RUNS" "$BIN/zkdump" verify "$DIR"
+echo "dump of the snapshot" >&2
+run ours_dump_snap "$RUNS" "$BIN/zkdump" "$SNAP"
+run zk_dump_snap "$JAVA_RUNS" "${JAVA[@]}" -cp "$CP38" org.apache.zookeeper.server.SnapshotFormatter "$SNAP"
+echo "filters" >&2
+run ours_filter_log "$RUNS" sh -c "\"$BIN/zkfilter\" log --quiet - -o - <\"$LOG\""
+run ours_filter_snap "$RUNS" "$BIN/zkfilter" snapshot --quiet "$SNAP" -o "$TMP/out"
+echo "data dir" >&2
+run ours_datadir "$RUNS" "$BIN/zkfilter" datadir --quiet "$DIR" -o "$TMP/out"
+zk_start zk_datadir "$JAVA_RUNS"
+
+table() {
+  local cpu mem
+  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+  mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+  echo "Inputs ($MODE): txn log $(numfmt --to=iec "$LOG_BYTES") ($TXNS txns), snapshot $(numfmt --to=iec "$SNAP_BYTES") ($NODES_IN nodes), data dir = both."
+  echo "Machine: $(nproc) cores, $cpu, $mem; JVM $(java -version 2>&1 | head -1 | cut -d'"' -f2) -Xmx$HEAP;"\
+       "runs: ours $RUNS, ZooKeeper $JAVA_RUNS; fuzzers running at the end: $(pgrep -fc fuzz || true)."
+  echo
+  echo "| task | ours (median) | ours peak RSS | ZooKeeper tool | ZooKeeper (median) | ZK peak RSS | speedup | ours throughput |"
+  echo "|---|---:|---:|---|---:|---:|---:|---:|"
+  row() { # label ours zk zklabel bytes
+    local o z
+    read -r os orss of <<<"$(med "$2")"
+    local zs=- zrss=- sp=- zf=0
+    if [ -n "$3" ] && [ -s "$TMP/$3.runs" ]; then
+      read -r zs zrss zf <<<"$(med "$3")"
+      sp=$(python3 -c "print(f'{$zs/$os:.1f}x')")
+      zrss="$zrss MiB"; zs="$zs s"
+      [ "$zf" != 0 ] && zs="$zs ($zf failed)"
+    fi
+    local tp
+    tp=$(python3 -c "print(f'{$5/$os/1e9:.2f} GB/s')")
+    [ "$of" != 0 ] && os="$os ($of failed)"
+    echo "| $1 | $os s | $orss MiB | $4 | $zs | $zrss | $sp | $tp |"
+  }
+  row "dump txn log (text)" ours_dump_log zk_dump_log "TxnLogToolkit -d (3.8)" "$LOG_BYTES"
+  if [ -n "$CP34" ]; then
+    row "dump txn log (text), vs 3.4" ours_dump_log zk34_logformatter "LogFormatter (3.4)" "$LOG_BYTES"
+  fi
+  row "verify txn log" ours_verify_log zk_dump_log "TxnLogToolkit -d (3.8)" "$LOG_BYTES"
+  row "dump snapshot (text)" ours_dump_snap zk_dump_snap "SnapshotFormatter (3.8)" "$SNAP_BYTES"
+  row "zkfilter datadir vs server start-up load" ours_datadir zk_datadir "ZooKeeperServerMain 3.8 until srvr" "$DIR_BYTES"
+  row "zkdump verify DATADIR (replay + digests)" ours_verify_dir "" "" "$DIR_BYTES"
+  row "zkfilter log (stdin -> stdout)" ours_filter_log "" "" "$LOG_BYTES"
+  row "zkfilter snapshot" ours_filter_snap "" "" "$SNAP_BYTES"
+}
+table | tee "${OUT:-/dev/null}"
