@@ -265,6 +265,8 @@ pub enum Decision {
     Drop,
     /// Write this payload instead (a rewritten multi, or the entry without its digest).
     Rewrite(Vec<u8>),
+    /// Write the entry's payload without its last 12 bytes (its TxnDigest), re-framed.
+    StripDigest,
 }
 
 /// What the filter does with one op.
@@ -564,7 +566,7 @@ impl LogFilter {
             }
         };
         match verdict {
-            Verdict::Keep => Ok(self.keep(entry, &rec)),
+            Verdict::Keep => Ok(self.keep(&rec)),
             Verdict::Drop(c) => {
                 self.report.drop(c, bytes);
                 self.strip_digests = true;
@@ -589,11 +591,10 @@ impl LogFilter {
         }
     }
 
-    fn keep(&mut self, entry: &TxnEntry<'_>, rec: &TxnRecord<'_>) -> Decision {
+    fn keep(&mut self, rec: &TxnRecord<'_>) -> Decision {
         if self.strip_digests && rec.digest.is_some() {
             self.report.digests_stripped += 1;
-            let p = entry.payload();
-            return Decision::Rewrite(p.get(..p.len().saturating_sub(12)).unwrap_or(p).to_vec());
+            return Decision::StripDigest;
         }
         Decision::Keep
     }
@@ -700,6 +701,10 @@ pub fn filter_log<R: Read, W: Write>(
         let w = match decision {
             Decision::Keep => writer.append_entry(&entry),
             Decision::Rewrite(p) => writer.append_payload(&p),
+            Decision::StripDigest => {
+                let p = entry.payload();
+                writer.append_payload(p.get(..p.len().saturating_sub(12)).unwrap_or(p))
+            }
             Decision::Drop => Ok(()),
         };
         w.map_err(|e| Error::io(&e, at))?;
