@@ -1,2 +1,4 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|input: zkformat_fuzz::WriterInput| zkformat_fuzz::writer_roundtrip(&input));
+libfuzzer_sys::fuzz_target!(
+    |input: zkformat_fuzz::WriterInput| zkformat_fuzz::writer_roundtrip(&input)
+);

@@ -683,7 +683,9 @@ pub fn same_but_negative_counts(model: &[u8], input: &[u8]) -> bool {
         // The differing byte must lie in a 4-byte field: negative count in the input, 0 in the
         // model.
         let ok = (i.saturating_sub(3)..=i).any(|q| {
-            let (Some(a), Some(b)) = (input.get(q..q + 4), model.get(q..q + 4)) else { return false };
+            let (Some(a), Some(b)) = (input.get(q..q + 4), model.get(q..q + 4)) else {
+                return false;
+            };
             let a = i32::from_be_bytes([a[0], a[1], a[2], a[3]]);
             let b = i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
             a < -1 && b == 0 && q + 4 > i

@@ -12,7 +12,9 @@ fn seeds() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -20,7 +22,10 @@ fn seeds() -> Vec<(PathBuf, Vec<u8>)> {
                 continue;
             }
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.starts_with("log.") || name.starts_with("snapshot.") || p.parent().is_some_and(|d| d.ends_with("malformed")) {
+            if name.starts_with("log.")
+                || name.starts_with("snapshot.")
+                || p.parent().is_some_and(|d| d.ends_with("malformed"))
+            {
                 if let Ok(b) = std::fs::read(&p) {
                     if b.len() <= 4 << 20 {
                         out.push((p, b));
@@ -30,7 +35,11 @@ fn seeds() -> Vec<(PathBuf, Vec<u8>)> {
         }
     }
     out.sort();
-    assert!(out.len() > 10, "expected the real files of testdata/ (found {})", out.len());
+    assert!(
+        out.len() > 10,
+        "expected the real files of testdata/ (found {})",
+        out.len()
+    );
     out
 }
 
@@ -92,7 +101,9 @@ fn txnlog_stream() {
     for (path, data) in seeds() {
         for d in variants(&data) {
             for seed in 0..6 {
-                let r = std::panic::catch_unwind(|| zkformat_fuzz::txnlog_stream_with(&d, seed * 7919 + 1));
+                let r = std::panic::catch_unwind(|| {
+                    zkformat_fuzz::txnlog_stream_with(&d, seed * 7919 + 1)
+                });
                 assert!(r.is_ok(), "{} seed {seed}", path.display());
             }
         }
@@ -163,8 +174,9 @@ fn digest_version_other_than_2_round_trips() {
 #[test]
 fn negative_acl_count_round_trips() {
     let p: Vec<u8> = vec![
-        0x81, 0x20, 0x6d, 0xe6, 0x75, 0xbd, 0, 0, 0, 0, 0, 0x0f, 0, 0, 0, 0, 5, b'w', b'o', b'r', b'l', b'd', 1, 0x20,
-        0x6d, 0xe6, 0x78, 0x94, 0, 0, 0, 1, 0, 0, 0, 2, b'/', b'1', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 5,
+        0x81, 0x20, 0x6d, 0xe6, 0x75, 0xbd, 0, 0, 0, 0, 0, 0x0f, 0, 0, 0, 0, 5, b'w', b'o', b'r',
+        b'l', b'd', 1, 0x20, 0x6d, 0xe6, 0x78, 0x94, 0, 0, 0, 1, 0, 0, 0, 2, b'/', b'1', 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 5,
     ];
     zkformat_fuzz::jute_records(&p);
 }
