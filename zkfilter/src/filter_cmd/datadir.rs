@@ -176,6 +176,19 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
             crate::output::check_overwrite(o, a.run.force)?;
         }
     }
+    let interactive = !a.run.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let started = std::time::Instant::now();
+    if interactive {
+        let bytes: u64 =
+            dd.logs.iter().map(|l| l.len).sum::<u64>() + dd.snapshots.first().map_or(0, |s| s.len);
+        eprintln!(
+            "zkfilter: replaying {} ({} snapshots, {} logs, {:.1} MiB)…",
+            dd.dir.display(),
+            dd.snapshots.len(),
+            dd.logs.len(),
+            bytes as f64 / 1048576.0
+        );
+    }
     let replay = replay_datadir_with(&dd, a.to_zxid, limits, a.run.salvage).map_err(|e| {
         let mut c = CliError::format(&e.path.display().to_string(), &e.error);
         if dd.snapshot_candidates().is_empty() && !dd.snapshots.is_empty() {
@@ -234,6 +247,14 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
     }
     let compression = a.compress.unwrap_or(input_compression);
     let mut tree = replay.tree;
+    if interactive {
+        eprintln!(
+            "zkfilter: replayed to {} ({} nodes) in {:.1} s; filtering and writing…",
+            tree.last_zxid,
+            tree.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     let report = filter_tree(&mut tree, &policy);
     if report.ttl_nodes > 0 && tail.is_empty() {
         warnings.push("TTL nodes cannot be restored on ZooKeeper 3.4 (no TTL support)".into());
