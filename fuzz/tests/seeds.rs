@@ -180,3 +180,17 @@ fn negative_acl_count_round_trips() {
     ];
     zkformat_fuzz::jute_records(&p);
 }
+
+/// Regression (fuzzing, jute_records): a closeSession whose paths2Delete vector is null (-1)
+/// re-encodes as read; the model writes an empty vector there.
+#[test]
+fn null_close_session_paths_round_trip() {
+    let mut p = vec![
+        0x80, 0x61, 0xff, 0xff, 0xff, 0xf5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x78, 0xff, 0xff, 0xff,
+        0xfe, 0, 0, 1, 0x61,
+    ];
+    p.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf5]);
+    p.extend_from_slice(&[0xff; 8]);
+    p.extend_from_slice(&[0, 0x9f, 0, 0, 0, 0, 0, 0x4e]);
+    zkformat_fuzz::jute_records(&p);
+}
