@@ -106,8 +106,10 @@ pub enum ErrorKind {
     Decompression(String),
     /// A file in the pre-3.0 "version 1" format (no header, no checksums): not supported.
     LegacyFormat,
-    /// An I/O error from the underlying reader or writer.
+    /// An I/O error from the underlying reader.
     Io(io::ErrorKind, String),
+    /// An I/O error writing an output (the offset is where the input was when it happened).
+    Output(io::ErrorKind, String),
     /// Something the writer refuses to produce (for example a node whose parent was not written).
     InvalidInput(String),
 }
@@ -175,6 +177,12 @@ impl Error {
             self.0.record = Some(index);
         }
         self
+    }
+
+    /// An error writing an output, while the input was at `offset`.
+    #[cold]
+    pub fn output(err: &io::Error, offset: u64) -> Error {
+        Error::new(ErrorKind::Output(err.kind(), err.to_string()), offset)
     }
 
     /// An I/O error at `offset`.
@@ -278,6 +286,7 @@ impl fmt::Display for Error {
                 "pre-3.0 \"version 1\" file (no header, no checksums): not supported"
             ),
             ErrorKind::Io(_, msg) => write!(f, "I/O error: {msg}"),
+            ErrorKind::Output(_, msg) => write!(f, "writing the output: {msg}"),
             ErrorKind::InvalidInput(msg) => write!(f, "{msg}"),
         }
     }
@@ -288,7 +297,7 @@ impl std::error::Error for Error {}
 impl From<Error> for io::Error {
     fn from(e: Error) -> io::Error {
         let kind = match e.kind() {
-            ErrorKind::Io(k, _) => *k,
+            ErrorKind::Io(k, _) | ErrorKind::Output(k, _) => *k,
             ErrorKind::Truncated { .. } => io::ErrorKind::UnexpectedEof,
             _ => io::ErrorKind::InvalidData,
         };

@@ -670,7 +670,7 @@ pub fn filter_log<R: Read, W: Write>(
 ) -> Result<(W, FilterReport, Option<Error>)> {
     let mut reader = LogReader::new(input, limits)?;
     let header: FileHeader = reader.header();
-    let mut writer = TxnLogWriter::with_header(output, header).map_err(|e| Error::io(&e, 0))?;
+    let mut writer = TxnLogWriter::with_header(output, header).map_err(|e| Error::output(&e, 0))?;
     let mut filter = LogFilter::new(policy.clone(), options);
     for (p, o) in &learned.ephemerals {
         filter.learn_ephemeral(p, *o);
@@ -707,14 +707,14 @@ pub fn filter_log<R: Read, W: Write>(
             }
             Decision::Drop => Ok(()),
         };
-        w.map_err(|e| Error::io(&e, at))?;
+        w.map_err(|e| Error::output(&e, at))?;
     }
     let log_end = reader.end();
     let mut report = filter.finish();
     report.log_end = log_end;
     report.records_out = writer.entries_written();
     report.bytes_out = writer.bytes_written();
-    let out = writer.finish().map_err(|e| Error::io(&e, 0))?;
+    let out = writer.finish().map_err(|e| Error::output(&e, 0))?;
     Ok((out, report, salvaged))
 }
 
@@ -784,7 +784,7 @@ pub fn filter_snapshot<W: Write>(
     let mut acl_count = 0i32;
     let mut acl_bytes: Vec<u8> = Vec::new();
     let mut acls_done = false;
-    let io = |e: io::Error| Error::io(&e, 0);
+    let io = |e: io::Error| Error::output(&e, 0);
     let mut stored_digest: Option<ZxidDigest> = None;
     let mut stored_last: Option<Zxid> = None;
     while let Some(item) = reader.next_item()? {
@@ -846,8 +846,12 @@ pub fn filter_snapshot<W: Write>(
                     NodeKind::Container => report.container_nodes += 1,
                     _ => {}
                 }
-                w.write_node(&n)
-                    .map_err(|e| Error::new(ErrorKind::InvalidInput(e.to_string()), at))?;
+                w.write_node(&n).map_err(|e| match e.kind() {
+                    io::ErrorKind::InvalidInput => {
+                        Error::new(ErrorKind::InvalidInput(e.to_string()), at)
+                    }
+                    _ => Error::output(&e, at),
+                })?;
                 report.records_out += 1;
                 report.bytes_out += item.raw.len() as u64;
             }

@@ -107,8 +107,8 @@ pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
         )
     };
     let (w, report, salvaged) = result.map_err(|e| match e.kind() {
-        zkformat::ErrorKind::Io(..) if e.offset() == 0 => {
-            CliError::msg(format!("writing {}: {e}", a.output))
+        zkformat::ErrorKind::Output(_, msg) => {
+            CliError::msg(format!("writing {}: {msg}", a.output))
         }
         _ => CliError::format(&name, &e),
     })?;

@@ -85,7 +85,9 @@ pub(super) fn run(a: SnapshotArgs) -> Result<u8, CliError> {
         let out = Compressor::new(BufWriter::with_capacity(1 << 20, sink), compression);
         let (out, report, summary) =
             filter_snapshot(reader, out, &policy, name_zxid).map_err(|e| match e.kind() {
-                zkformat::ErrorKind::Io(..) => CliError::msg(format!("writing {}: {e}", a.output)),
+                zkformat::ErrorKind::Output(_, msg) => {
+                    CliError::msg(format!("writing {}: {msg}", a.output))
+                }
                 _ => CliError::format(&name, &e),
             })?;
         let buffered = out.finish().map_err(cli::output_error)?;
