@@ -119,3 +119,9 @@ sysver="$(dpkg-query -W -f='${Version}' libzookeeper-java)"
 echo "zookeeper-${sysver%%-*}.jar" > "$ZK/3.8/.complete"
 
 log "done: $(for v in 3.4 3.8 3.9; do printf '%s=%s ' "$v" "$(cat "$ZK/$v/.complete")"; done)"
+
+# ---------------------------------------------------------------- cargo-fuzz (CI builds and runs the fuzz targets)
+if ! command -v cargo-fuzz >/dev/null 2>&1 && command -v cargo >/dev/null 2>&1; then
+    log "cargo install cargo-fuzz"
+    cargo install --locked cargo-fuzz >&2
+fi
