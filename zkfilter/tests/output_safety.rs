@@ -251,3 +251,85 @@ fn disk_full_gives_a_clear_error_and_no_output() {
     );
     drop(mounted);
 }
+
+/// The same for `zkfilter datadir`: the new data dir is built aside and renamed into place, so a
+/// run killed at any point leaves no data dir at the destination.
+#[test]
+fn killed_datadir_run_leaves_no_data_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v2 = dir.path().join("in/version-2");
+    std::fs::create_dir_all(&v2).expect("mkdir");
+    let empty = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/upstream/buffersize/create/version-2/snapshot.0");
+    std::fs::copy(&empty, v2.join("snapshot.0")).expect("snapshot.0");
+    write_log(&v2.join("log.1"), 12_000, 2_000);
+    let before = checksum(&v2.join("log.1"));
+    let out = dir.path().join("restored");
+    let run = || {
+        zkfilter()
+            .arg("datadir")
+            .arg(dir.path().join("in"))
+            .arg("-o")
+            .arg(&out)
+            .arg("-q")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let t = Instant::now();
+    assert!(run().wait().expect("wait").success());
+    let full = t.elapsed();
+    assert!(out.join("version-2").is_dir());
+    std::fs::remove_dir_all(&out).expect("rm");
+    let mut state = 0x0dd_ba11_u64;
+    let mut killed = 0;
+    for round in 0..8 {
+        let at = Duration::from_micros(next(&mut state) % (full.as_micros() as u64).max(1));
+        let mut child = run();
+        std::thread::sleep(at);
+        let finished = child.try_wait().expect("try_wait").is_some();
+        child.kill().ok();
+        let status = child.wait().expect("wait");
+        let _ = (finished, status);
+        if out.exists() {
+            // Killed after the rename (or not at all): the data dir must then be complete.
+            let snaps: Vec<_> = std::fs::read_dir(out.join("version-2"))
+                .expect("version-2")
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("snapshot."))
+                })
+                .collect();
+            assert_eq!(snaps.len(), 1, "round {round}");
+            let bytes = std::fs::read(&snaps[0]).expect("read");
+            zkformat::snapshot::Snapshot::new(&bytes, zkformat::Limits::default())
+                .check()
+                .unwrap_or_else(|e| panic!("round {round}: incomplete output after a kill: {e}"));
+            std::fs::remove_dir_all(&out).expect("rm");
+        } else {
+            killed += 1;
+        }
+        assert_eq!(
+            checksum(&v2.join("log.1")),
+            before,
+            "round {round}: the input changed"
+        );
+        for p in leftovers(dir.path()) {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            assert!(name == "in" || name.starts_with('.'), "{name}");
+            if name.starts_with('.') {
+                std::fs::remove_dir_all(&p).ok();
+            }
+        }
+    }
+    assert!(
+        killed >= 3,
+        "only {killed} of 8 runs were killed mid-run (full run {full:?})"
+    );
+}
