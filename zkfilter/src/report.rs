@@ -2,6 +2,7 @@
 //! text summary on stderr.
 
 use serde_json::{json, Value};
+use zkformat::data::parent_display as parent_of;
 use zkformat::filter::{Category, FilterReport, Policy};
 
 /// Formats a 64-bit id as ZooKeeper prints it (`0x…`).
@@ -135,14 +136,6 @@ pub fn to_json(
         "warnings": warnings,
         "details": extra,
     })
-}
-
-fn parent_of(path: &[u8]) -> &[u8] {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(0) => b"/",
-        Some(i) => &path[..i],
-        None => b"/",
-    }
 }
 
 fn last_component(path: &[u8]) -> &[u8] {

@@ -142,6 +142,22 @@ impl<'a> AclList<'a> {
     }
 }
 
+/// The parent of a stored path: `""` (the root as stored) for the root's children.
+pub fn parent_path(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => path.get(..i).unwrap_or(b""),
+        None => b"",
+    }
+}
+
+/// The parent of a path as clients write it: `"/"` for the root's children.
+pub fn parent_display(path: &[u8]) -> &[u8] {
+    match parent_path(path) {
+        b"" => b"/",
+        p => p,
+    }
+}
+
 /// `StatPersisted`: the 60-byte stat stored with each node in a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Stat {

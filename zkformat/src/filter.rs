@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Read, Write};
 
-use crate::data::{AclList, NodeKind};
+use crate::data::{parent_display as parent_of, AclList, NodeKind};
 use crate::digest::DIGEST_VERSION;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kind::FileHeader;
@@ -221,14 +221,6 @@ impl FilterReport {
             e.0 += 1;
             e.1 += bytes as u64;
         }
-    }
-}
-
-fn parent_of(path: &[u8]) -> &[u8] {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(0) => b"/",
-        Some(i) => path.get(..i).unwrap_or(b"/"),
-        None => b"/",
     }
 }
 

@@ -24,7 +24,7 @@ use byteorder::{BigEndian, ByteOrder};
 
 use crate::checksum::Adler32;
 use crate::compression::{self, Compression};
-use crate::data::{Acl, AclList, Stat, STAT_SIZE};
+use crate::data::{parent_path as parent_of, Acl, AclList, Stat, STAT_SIZE};
 use crate::digest::{TreeDigest, DIGEST_VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jute::{self, Reader};
@@ -863,13 +863,6 @@ fn path_key(path: &[u8]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     path.hash(&mut h);
     h.finish()
-}
-
-fn parent_of(path: &[u8]) -> &[u8] {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(i) => path.get(..i).unwrap_or(b""),
-        None => b"",
-    }
 }
 
 impl<W: Write> SnapshotWriter<W> {

@@ -249,12 +249,7 @@ pub fn path_str(p: &[u8]) -> std::borrow::Cow<'_, str> {
 }
 
 /// The parent of a stored path (`""` for the root's children and for the root itself).
-pub fn parent_of(path: &[u8]) -> &[u8] {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(i) => path.get(..i).unwrap_or(b""),
-        None => b"",
-    }
-}
+pub use zkformat::data::parent_path as parent_of;
 
 /// A stable 64-bit hash of a path (for compact per-path maps).
 pub fn path_hash(path: &[u8]) -> u64 {
