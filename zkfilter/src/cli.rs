@@ -218,7 +218,7 @@ impl Input {
     }
 
     /// A reader over the whole input (the file's bytes, or the prefix then the rest of stdin).
-    pub fn reader(&self) -> Box<dyn Read + '_> {
+    pub fn reader(&self) -> Box<dyn Read + Send + '_> {
         match self {
             Input::File { bytes, .. } => Box::new(&bytes[..]),
             Input::Stdin { prefix } => Box::new(io::Cursor::new(prefix.clone()).chain(io::stdin())),

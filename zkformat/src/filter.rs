@@ -15,7 +15,9 @@
 //! TxnDigests no longer describe the tree and are stripped (ZooKeeper skips the check when a
 //! digest is absent).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 
 use crate::data::{parent_display as parent_of, AclList, NodeKind};
@@ -27,7 +29,7 @@ use crate::snapshot::{
     DigestCheck, Session, SnapshotItem, SnapshotReader, SnapshotSummary, SnapshotWriter, ZxidDigest,
 };
 use crate::tree::DataTree;
-use crate::txn::{op, MultiTxn, Txn, TxnHeader, TxnRecord, TXN_HEADER_SIZE};
+use crate::txn::{op, MultiTxn, Txn, TxnHeader, TxnRecord, TXN_DIGEST_SIZE, TXN_HEADER_SIZE};
 use crate::txnlog::{LogEnd, LogReader, TxnEntry, TxnLogWriter};
 use crate::zxid::Zxid;
 
@@ -203,11 +205,21 @@ impl FilterReport {
         }
     }
 
+    /// Adds a dropped ephemeral. Snapshot and tree filters drop nodes that are live at the end
+    /// and count them per parent here; the log filter counts per parent itself.
     fn add_ephemeral(&mut self, e: DroppedEphemeral) {
-        let parent = parent_of(&e.path).to_vec();
-        let g = self.ephemeral_parents.entry(parent).or_default();
-        g.0 += 1;
-        g.1 += u64::from(e.live_at_end);
+        if e.live_at_end {
+            let parent = parent_of(&e.path);
+            match self.ephemeral_parents.get_mut(parent) {
+                Some(g) => {
+                    g.0 += 1;
+                    g.1 += 1;
+                }
+                None => {
+                    self.ephemeral_parents.insert(parent.to_vec(), (1, 1));
+                }
+            }
+        }
         if self.ephemerals.len() < REPORT_DETAIL_LIMIT {
             self.ephemerals.push(e);
         } else {
@@ -237,7 +249,8 @@ pub struct LogFilterOptions {
 #[derive(Debug, Clone)]
 pub struct LogFilter {
     policy: Policy,
-    live: HashMap<Vec<u8>, i64>,
+    /// Live dropped ephemerals: owner, and whether the log created them (not the snapshot).
+    live: HashMap<Vec<u8>, (i64, bool)>,
     by_session: HashMap<i64, HashSet<Vec<u8>>>,
     /// Stored cversion of the parents of dropped nodes (as of the last create under them), with
     /// how many dropped children each still has: what a stand-in for a dropped delete needs.
@@ -246,53 +259,95 @@ pub struct LogFilter {
     report: FilterReport,
     /// Sessions created in the log and not closed yet (timeout), reported as open at the end.
     session_open: HashMap<i64, (Option<i32>, bool)>,
+    /// Ephemerals the log created and the filter dropped, per parent path.
+    dropped_per_parent: HashMap<Vec<u8>, u64>,
+    /// The sub-ops of the multi being written in place of the current entry (reused).
+    sub_ops: SubOps,
+    /// The payload of the current rewritten entry (reused).
+    payload: Vec<u8>,
+}
+
+/// Encoded multi sub-ops (`op`, length-prefixed record), built up one at a time.
+#[derive(Debug, Clone, Default)]
+struct SubOps {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl SubOps {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.count = 0;
+    }
+
+    /// Where the ops pushed from now on start (to undo them with [`SubOps::truncate`]).
+    fn mark(&self) -> (usize, usize) {
+        (self.bytes.len(), self.count)
+    }
+
+    fn truncate(&mut self, (len, count): (usize, usize)) {
+        self.bytes.truncate(len);
+        self.count = count;
+    }
+
+    /// Appends an op whose record `encode` writes.
+    fn push_with(&mut self, op_code: i32, encode: impl FnOnce(&mut Vec<u8>)) {
+        crate::jute::put_i32(&mut self.bytes, op_code);
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(&[0; 4]);
+        encode(&mut self.bytes);
+        let len = crate::jute::len_i32(self.bytes.len() - at - 4);
+        if let Some(slot) = self.bytes.get_mut(at..at + 4) {
+            slot.copy_from_slice(&len.to_be_bytes());
+        }
+        self.count += 1;
+    }
+
+    fn push(&mut self, op_code: i32, record: &[u8]) {
+        self.push_with(op_code, |b| b.extend_from_slice(record));
+    }
 }
 
 /// What to do with one entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision<'a> {
     /// Copy the entry's raw bytes.
     Keep,
     /// Leave it out.
     Drop,
-    /// Write this payload instead (a rewritten multi, or the entry without its digest).
-    Rewrite(Vec<u8>),
+    /// Write this payload instead (a multi standing in for the entry, or the entry's multi
+    /// without some ops). It borrows the filter until the next decision.
+    Rewrite(&'a [u8]),
     /// Write the entry's payload without its last 12 bytes (its TxnDigest), re-framed.
     StripDigest,
 }
 
 /// What the filter does with one op.
+#[derive(Debug, Clone, Copy)]
 enum Verdict {
     Keep,
     Drop(Category),
-    /// Replace the op by these multi sub-ops (which keep its effect on the parent).
-    Replace(Category, Vec<(i32, Vec<u8>)>),
+    /// Replace the op by the sub-ops it pushed (which keep its effect on the parent).
+    Replace(Category),
 }
 
-/// The sub-ops that stand in for a dropped create: the same create made persistent, then a
-/// delete of the same path, in one multi with the original zxid. Replayed, they leave no node
+/// Pushes the sub-ops that stand in for a dropped create: the same create made persistent, then
+/// a delete of the same path, in one multi with the original zxid. Replayed, they leave no node
 /// but move the parent's cversion and pzxid exactly as the original create did, so sequential
 /// names handed out later never repeat.
-fn vanishing_create(sub_op: i32, body: &[u8], t: &Txn<'_>, path: &[u8]) -> Vec<(i32, Vec<u8>)> {
-    let mut create = Vec::with_capacity(body.len() + 4);
+fn vanishing_create(out: &mut SubOps, sub_op: i32, body: &[u8], t: &Txn<'_>, path: &[u8]) {
     match t {
-        Txn::Create(c) | Txn::Create2(c) => {
+        Txn::Create(c) | Txn::Create2(c) => out.push_with(op::CREATE, |b| {
             Txn::Create(crate::txn::CreateTxn {
                 ephemeral: crate::jute::JuteBool(0),
                 parent_cversion: Some(c.parent_cversion.unwrap_or(-1)),
                 ..*c
             })
-            .encode(&mut create);
-        }
-        _ => create.extend_from_slice(body),
+            .encode(b);
+        }),
+        _ => out.push(sub_op, body),
     }
-    let create_op = match t {
-        Txn::Create(_) | Txn::Create2(_) => op::CREATE,
-        _ => sub_op,
-    };
-    let mut delete = Vec::new();
-    crate::jute::put_string(&mut delete, path);
-    vec![(create_op, create), (op::DELETE, delete)]
+    out.push_with(op::DELETE, |b| crate::jute::put_string(b, path));
 }
 
 impl LogFilter {
@@ -300,12 +355,15 @@ impl LogFilter {
     pub fn new(policy: Policy, options: LogFilterOptions) -> LogFilter {
         LogFilter {
             policy,
-            live: HashMap::new(),
-            by_session: HashMap::new(),
-            parents: HashMap::new(),
+            live: HashMap::default(),
+            by_session: HashMap::default(),
+            parents: HashMap::default(),
             strip_digests: options.strip_all_digests,
             report: FilterReport::default(),
-            session_open: HashMap::new(),
+            session_open: HashMap::default(),
+            dropped_per_parent: HashMap::default(),
+            sub_ops: SubOps::default(),
+            payload: Vec::new(),
         }
     }
 
@@ -313,7 +371,7 @@ impl LogFilter {
     /// (learned from a snapshot), so later txns on it are dropped too.
     pub fn learn_ephemeral(&mut self, path: &[u8], owner: i64) {
         if self.policy.drop_ephemerals {
-            self.track(path.to_vec(), owner);
+            self.track(path.to_vec(), owner, false);
         }
     }
 
@@ -329,21 +387,32 @@ impl LogFilter {
         }
     }
 
-    fn track(&mut self, path: Vec<u8>, owner: i64) {
+    fn track(&mut self, path: Vec<u8>, owner: i64, from_log: bool) {
         self.by_session
             .entry(owner)
             .or_default()
             .insert(path.clone());
-        self.parents
-            .entry(parent_of(&path).to_vec())
-            .or_insert((-1, 0))
-            .1 += 1;
-        self.live.insert(path, owner);
+        let parent = parent_of(&path);
+        match self.parents.get_mut(parent) {
+            Some(e) => e.1 += 1,
+            None => {
+                self.parents.insert(parent.to_vec(), (-1, 1));
+            }
+        }
+        if from_log {
+            match self.dropped_per_parent.get_mut(parent) {
+                Some(n) => *n += 1,
+                None => {
+                    self.dropped_per_parent.insert(parent.to_vec(), 1);
+                }
+            }
+        }
+        self.live.insert(path, (owner, from_log));
     }
 
     fn untrack(&mut self, path: &[u8]) -> bool {
         match self.live.remove(path) {
-            Some(owner) => {
+            Some((owner, _)) => {
                 if let Some(set) = self.by_session.get_mut(&owner) {
                     set.remove(path);
                     if set.is_empty() {
@@ -367,6 +436,9 @@ impl LogFilter {
     /// Records the parent cversion a create sets (3.5+ rule: it only moves forward; -1 means
     /// "one more").
     fn note_create(&mut self, path: &[u8], parent_cversion: i32) {
+        if self.parents.is_empty() {
+            return;
+        }
         if let Some(e) = self.parents.get_mut(parent_of(path)) {
             let v = if parent_cversion == -1 {
                 e.0.saturating_add(1)
@@ -377,16 +449,13 @@ impl LogFilter {
         }
     }
 
-    /// What stands in for a dropped delete: when the parent's cversion is known, a vanishing
-    /// create + delete (the create leaves the cversion as it is and the delete moves the pzxid,
-    /// on 3.4 as on 3.5+); otherwise the bare delete (3.5+ moves the pzxid and reports "no
-    /// node").
-    fn delete_stand_in(&self, path: &[u8]) -> Vec<(i32, Vec<u8>)> {
-        let mut delete = Vec::new();
-        crate::jute::put_string(&mut delete, path);
-        match self.parents.get(parent_of(path)) {
-            Some(&(cv, _)) if cv >= 0 => {
-                let mut create = Vec::new();
+    /// Pushes what stands in for a dropped delete: when the parent's cversion is known, a
+    /// vanishing create + delete (the create leaves the cversion as it is and the delete moves
+    /// the pzxid, on 3.4 as on 3.5+); otherwise the bare delete (3.5+ moves the pzxid and reports
+    /// "no node").
+    fn delete_stand_in(parents: &HashMap<Vec<u8>, (i32, u32)>, out: &mut SubOps, path: &[u8]) {
+        if let Some(&(cv, _)) = parents.get(parent_of(path)).filter(|(cv, _)| *cv >= 0) {
+            out.push_with(op::CREATE, |b| {
                 Txn::Create(crate::txn::CreateTxn {
                     path,
                     data: Some(&[]),
@@ -394,11 +463,10 @@ impl LogFilter {
                     ephemeral: crate::jute::JuteBool(0),
                     parent_cversion: Some(cv),
                 })
-                .encode(&mut create);
-                vec![(op::CREATE, create), (op::DELETE, delete)]
-            }
-            _ => vec![(op::DELETE, delete)],
+                .encode(b);
+            });
         }
+        out.push_with(op::DELETE, |b| crate::jute::put_string(b, path));
     }
 
     /// Decides on one op (top level or inside a multi).
@@ -430,14 +498,15 @@ impl LogFilter {
                         self.note_create(path, pcv);
                     }
                     return if direct_child {
-                        Verdict::Replace(Category::Prefix, vanishing_create(sub_op, body, t, path))
+                        vanishing_create(&mut self.sub_ops, sub_op, body, t, path);
+                        Verdict::Replace(Category::Prefix)
                     } else {
                         Verdict::Drop(Category::Prefix)
                     };
                 }
                 if let Txn::Create(c) | Txn::Create2(c) = t {
                     if c.ephemeral.get() && self.policy.drop_ephemerals {
-                        self.track(path.to_vec(), session);
+                        self.track(path.to_vec(), session, true);
                         self.note_create(path, pcv);
                         self.report.add_ephemeral(DroppedEphemeral {
                             path: path.to_vec(),
@@ -445,10 +514,8 @@ impl LogFilter {
                             data_len: c.data.map_or(0, <[u8]>::len),
                             live_at_end: false,
                         });
-                        return Verdict::Replace(
-                            Category::Ephemeral,
-                            vanishing_create(sub_op, body, t, path),
-                        );
+                        vanishing_create(&mut self.sub_ops, sub_op, body, t, path);
+                        return Verdict::Replace(Category::Ephemeral);
                     }
                 }
                 self.note_create(path, pcv);
@@ -464,15 +531,16 @@ impl LogFilter {
                 if let Some(i) = prefix {
                     self.report.add_prefix(&self.policy, i, bytes);
                     return if direct_child {
-                        Verdict::Replace(Category::Prefix, self.delete_stand_in(path))
+                        Self::delete_stand_in(&self.parents, &mut self.sub_ops, path);
+                        Verdict::Replace(Category::Prefix)
                     } else {
                         Verdict::Drop(Category::Prefix)
                     };
                 }
                 if self.live.contains_key(path) {
-                    let stand_in = self.delete_stand_in(path);
+                    Self::delete_stand_in(&self.parents, &mut self.sub_ops, path);
                     self.untrack(path);
-                    return Verdict::Replace(Category::Ephemeral, stand_in);
+                    return Verdict::Replace(Category::Ephemeral);
                 }
                 Verdict::Keep
             }
@@ -493,12 +561,13 @@ impl LogFilter {
     ///
     /// # Errors
     /// The entry's payload does not decode.
-    pub fn decide(&mut self, entry: &TxnEntry<'_>) -> Result<Decision> {
+    pub fn decide<'s>(&'s mut self, entry: &TxnEntry<'_>) -> Result<Decision<'s>> {
         let rec = entry.record()?;
         let h = rec.header;
         let bytes = entry.raw().len();
         self.report.records_in += 1;
         self.report.bytes_in += bytes as u64;
+        self.sub_ops.clear();
         let verdict = match &rec.body {
             Txn::CreateSession { timeout } => {
                 self.session_open.insert(h.session, (Some(*timeout), true));
@@ -508,49 +577,14 @@ impl LogFilter {
                     Verdict::Keep
                 }
             }
-            Txn::CloseSession(_) => {
-                // Only open sessions are remembered, so memory follows live sessions, not the log.
-                let (timeout, _) = self.session_open.remove(&h.session).unwrap_or((None, true));
-                if self.policy.drop_sessions {
-                    self.report.add_session(DroppedSession {
-                        id: h.session,
-                        timeout,
-                        open_at_end: false,
-                    });
-                }
-                // The session's dropped ephemerals die with it: their parents' pzxid moves.
-                let mut paths: Vec<Vec<u8>> = self
-                    .by_session
-                    .remove(&h.session)
-                    .map(|s| s.into_iter().collect())
-                    .unwrap_or_default();
-                paths.sort();
-                let stand_ins: Vec<(i32, Vec<u8>)> =
-                    paths.iter().flat_map(|p| self.delete_stand_in(p)).collect();
-                for p in &paths {
-                    self.live.remove(p);
-                    let parent = parent_of(p);
-                    if let Some(e) = self.parents.get_mut(parent) {
-                        e.1 = e.1.saturating_sub(1);
-                        if e.1 == 0 && self.policy.prefixes.iter().all(|q| q.as_slice() != parent) {
-                            self.parents.remove(parent);
-                        }
-                    }
-                }
-                if !self.policy.drop_sessions {
-                    Verdict::Keep
-                } else if paths.is_empty() {
-                    Verdict::Drop(Category::Session)
-                } else {
-                    Verdict::Replace(Category::Session, stand_ins)
-                }
-            }
+            Txn::CloseSession(_) => self.judge_close_session(h.session),
             Txn::Multi(m) if !m.failed() => self.judge_multi(&rec, m)?,
             Txn::Multi(_) => Verdict::Keep,
             other => {
                 let body = entry.payload().get(TXN_HEADER_SIZE..).unwrap_or(&[]);
                 let body = if rec.digest.is_some() {
-                    body.get(..body.len().saturating_sub(12)).unwrap_or(body)
+                    body.get(..body.len().saturating_sub(TXN_DIGEST_SIZE))
+                        .unwrap_or(body)
                 } else {
                     body
                 };
@@ -558,58 +592,102 @@ impl LogFilter {
             }
         };
         match verdict {
-            Verdict::Keep => Ok(self.keep(&rec)),
+            Verdict::Keep => {
+                if self.strip_digests && rec.digest.is_some() {
+                    self.report.digests_stripped += 1;
+                    return Ok(Decision::StripDigest);
+                }
+                Ok(Decision::Keep)
+            }
             Verdict::Drop(c) => {
                 self.report.drop(c, bytes);
                 self.strip_digests = true;
                 Ok(Decision::Drop)
             }
-            Verdict::Replace(c, ops) => {
+            Verdict::Replace(c) => {
                 self.report.drop(c, bytes);
                 self.report.multis_rewritten += 1;
                 self.strip_digests = true;
                 if rec.digest.is_some() {
                     self.report.digests_stripped += 1;
                 }
-                let mut payload = Vec::with_capacity(entry.payload().len() + 16);
+                self.payload.clear();
                 TxnHeader {
                     op: op::MULTI,
                     ..rec.header
                 }
-                .encode(&mut payload);
-                MultiTxn::encode_ops(ops.iter().map(|(o, b)| (*o, b.as_slice())), &mut payload);
-                Ok(Decision::Rewrite(payload))
+                .encode(&mut self.payload);
+                crate::jute::put_i32(&mut self.payload, crate::jute::len_i32(self.sub_ops.count));
+                self.payload.extend_from_slice(&self.sub_ops.bytes);
+                Ok(Decision::Rewrite(&self.payload))
             }
         }
     }
 
-    fn keep(&mut self, rec: &TxnRecord<'_>) -> Decision {
-        if self.strip_digests && rec.digest.is_some() {
-            self.report.digests_stripped += 1;
-            return Decision::StripDigest;
+    /// A closeSession: the session's dropped ephemerals die with it, so their parents' pzxid
+    /// moves; stand-ins keep that when the session is dropped.
+    fn judge_close_session(&mut self, session: i64) -> Verdict {
+        // Only open sessions are remembered, so memory follows live sessions, not the log.
+        let (timeout, _) = self.session_open.remove(&session).unwrap_or((None, true));
+        if self.policy.drop_sessions {
+            self.report.add_session(DroppedSession {
+                id: session,
+                timeout,
+                open_at_end: false,
+            });
         }
-        Decision::Keep
+        let mut paths: Vec<Vec<u8>> = self
+            .by_session
+            .remove(&session)
+            .map(|s| s.into_iter().collect())
+            .unwrap_or_default();
+        paths.sort_unstable();
+        for p in &paths {
+            Self::delete_stand_in(&self.parents, &mut self.sub_ops, p);
+        }
+        for p in &paths {
+            self.live.remove(p);
+            let parent = parent_of(p);
+            if let Some(e) = self.parents.get_mut(parent) {
+                e.1 = e.1.saturating_sub(1);
+                if e.1 == 0 && self.policy.prefixes.iter().all(|q| q.as_slice() != parent) {
+                    self.parents.remove(parent);
+                }
+            }
+        }
+        if !self.policy.drop_sessions {
+            Verdict::Keep
+        } else if paths.is_empty() {
+            Verdict::Drop(Category::Session)
+        } else {
+            Verdict::Replace(Category::Session)
+        }
     }
 
     fn judge_multi(&mut self, rec: &TxnRecord<'_>, m: &MultiTxn<'_>) -> Result<Verdict> {
-        let mut ops: Vec<(i32, Vec<u8>)> = Vec::new();
+        // Kept ops are copied into the reused sub-op buffer too; if nothing changes, the multi
+        // is kept as it is and the buffer is simply cleared.
         let mut changed: Option<Category> = None;
         for sub in m.ops() {
             let t = sub.txn()?;
             let data = sub.data.unwrap_or(&[]);
+            let before = self.sub_ops.mark();
             match self.judge_op(rec.header.session, sub.op, data, &t, data.len() + 8) {
-                Verdict::Keep => ops.push((sub.op, data.to_vec())),
-                Verdict::Drop(c) => changed = Some(changed.map_or(c, |d| d.min(c))),
-                Verdict::Replace(c, more) => {
+                Verdict::Keep => self.sub_ops.push(sub.op, data),
+                Verdict::Drop(c) => {
+                    self.sub_ops.truncate(before);
                     changed = Some(changed.map_or(c, |d| d.min(c)));
-                    ops.extend(more);
                 }
+                Verdict::Replace(c) => changed = Some(changed.map_or(c, |d| d.min(c))),
             }
         }
         Ok(match changed {
-            None => Verdict::Keep,
-            Some(c) if ops.is_empty() => Verdict::Drop(c),
-            Some(c) => Verdict::Replace(c, ops),
+            None => {
+                self.sub_ops.clear();
+                Verdict::Keep
+            }
+            Some(c) if self.sub_ops.count == 0 => Verdict::Drop(c),
+            Some(c) => Verdict::Replace(c),
         })
     }
 
@@ -617,17 +695,19 @@ impl LogFilter {
     pub fn finish(mut self) -> FilterReport {
         let live = &self.live;
         for e in &mut self.report.ephemerals {
-            e.live_at_end = live.get(&e.path) == Some(&e.owner);
+            e.live_at_end = live.get(&e.path) == Some(&(e.owner, true));
         }
-        let mut groups: BTreeMap<Vec<u8>, (u64, u64)> = BTreeMap::new();
-        for e in &self.report.ephemerals {
-            let g = groups.entry(parent_of(&e.path).to_vec()).or_default();
-            g.0 += 1;
-            g.1 += u64::from(e.live_at_end);
+        let mut groups: BTreeMap<Vec<u8>, (u64, u64)> = self
+            .dropped_per_parent
+            .drain()
+            .map(|(parent, n)| (parent, (n, 0)))
+            .collect();
+        for (path, _) in self.live.iter().filter(|(_, (_, from_log))| *from_log) {
+            if let Some(g) = groups.get_mut(parent_of(path)) {
+                g.1 += 1;
+            }
         }
-        if !self.report.truncated {
-            self.report.ephemeral_parents = groups;
-        }
+        self.report.ephemeral_parents = groups;
         if self.policy.drop_sessions {
             let mut ids: Vec<_> = self.session_open.iter().map(|(k, v)| (*k, *v)).collect();
             ids.sort_unstable_by_key(|(k, _)| *k);
@@ -651,7 +731,7 @@ impl LogFilter {
 ///
 /// # Errors
 /// Input errors (with offset and zxid) unless salvaging, and output I/O errors.
-pub fn filter_log<R: Read, W: Write>(
+pub fn filter_log<R: Read + Send, W: Write>(
     input: R,
     output: W,
     policy: &Policy,
@@ -660,7 +740,7 @@ pub fn filter_log<R: Read, W: Write>(
     limits: Limits,
     salvage: bool,
 ) -> Result<(W, FilterReport, Option<Error>)> {
-    let mut reader = LogReader::new(input, limits)?;
+    let reader = LogReader::new(input, limits)?;
     let header: FileHeader = reader.header();
     let mut writer = TxnLogWriter::with_header(output, header).map_err(|e| Error::output(&e, 0))?;
     let mut filter = LogFilter::new(policy.clone(), options);
@@ -670,38 +750,30 @@ pub fn filter_log<R: Read, W: Write>(
     for (p, cv) in &learned.parent_cversions {
         filter.learn_parent_cversion(p, *cv);
     }
-    let mut salvaged = None;
-    loop {
-        let entry = match reader.next_entry() {
-            Ok(Some(e)) => e,
-            Ok(None) => break,
-            Err(e) if salvage => {
-                salvaged = Some(e);
-                break;
-            }
-            Err(e) => return Err(e),
-        };
-        let decision = match filter.decide(&entry) {
-            Ok(d) => d,
-            Err(e) if salvage => {
-                salvaged = Some(e);
-                break;
-            }
-            Err(e) => return Err(e),
-        };
-        let at = entry.offset();
-        let w = match decision {
-            Decision::Keep => writer.append_entry(&entry),
-            Decision::Rewrite(p) => writer.append_payload(&p),
-            Decision::StripDigest => {
-                let p = entry.payload();
-                writer.append_payload(p.get(..p.len().saturating_sub(12)).unwrap_or(p))
-            }
-            Decision::Drop => Ok(()),
-        };
-        w.map_err(|e| Error::output(&e, at))?;
-    }
-    let log_end = reader.end();
+    // Reading, framing and checksumming run one batch ahead on a helper thread.
+    let (log_end, salvaged) = reader.read_ahead(|entries| -> Result<_> {
+        loop {
+            let entry = match entries.next_entry() {
+                Ok(Some(e)) => e,
+                Ok(None) => break,
+                Err(e) if salvage => return Ok((None, Some(e))),
+                Err(e) => return Err(e),
+            };
+            let decision = match filter.decide(&entry) {
+                Ok(d) => d,
+                Err(e) if salvage => return Ok((None, Some(e))),
+                Err(e) => return Err(e),
+            };
+            let w = match decision {
+                Decision::Keep => writer.append_entry(&entry),
+                Decision::Rewrite(p) => writer.append_payload(p),
+                Decision::StripDigest => writer.append_entry_without_digest(&entry),
+                Decision::Drop => Ok(()),
+            };
+            w.map_err(|e| Error::output(&e, entry.offset()))?;
+        }
+        Ok((entries.end(), None))
+    })?;
     let mut report = filter.finish();
     report.log_end = log_end;
     report.records_out = writer.entries_written();
@@ -729,7 +801,7 @@ pub fn learn_from_snapshot<'r>(
     mut open: impl FnMut() -> Result<SnapshotReader<'r>>,
 ) -> Result<SnapshotKnowledge> {
     let mut k = SnapshotKnowledge::default();
-    let mut parents: HashSet<Vec<u8>> = HashSet::new();
+    let mut parents: HashSet<Vec<u8>> = HashSet::default();
     let mut reader = open()?;
     while let Some(item) = reader.next_item()? {
         if let SnapshotItem::Node(n) = item.value {

@@ -133,6 +133,9 @@ pub struct TxnHeader {
 /// Encoded size of [`TxnHeader`].
 pub const TXN_HEADER_SIZE: usize = 32;
 
+/// Encoded size of [`TxnDigest`] (version, tree digest).
+pub const TXN_DIGEST_SIZE: usize = 12;
+
 impl TxnHeader {
     /// Decodes a header.
     pub fn decode(r: &mut Reader<'_>) -> Result<TxnHeader> {
@@ -679,7 +682,7 @@ impl<'a> TxnRecord<'a> {
         };
         let digest = match r.remaining() {
             0 => None,
-            12 => Some(TxnDigest {
+            TXN_DIGEST_SIZE => Some(TxnDigest {
                 version: r.i32("digest")?,
                 tree_digest: r.i64("digest")?,
             }),

@@ -19,13 +19,16 @@ use std::io::{self, Read, Write};
 
 use byteorder::{BigEndian, ByteOrder};
 
-use crate::checksum::adler32;
+use crate::checksum::{adler32, adler32_without_suffix};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jute::Reader;
 use crate::kind::{FileHeader, FILE_HEADER_SIZE, LOG_MAGIC};
 use crate::limits::Limits;
-use crate::txn::{TxnHeader, TxnRecord, TXN_HEADER_SIZE};
+use crate::txn::{TxnHeader, TxnRecord, TXN_DIGEST_SIZE, TXN_HEADER_SIZE};
 use crate::zxid::Zxid;
+
+mod ahead;
+pub use ahead::{ReadAhead, READ_AHEAD_BATCH, READ_AHEAD_DEPTH};
 
 /// Bytes of framing around each payload: checksum (8), length (4), end-of-record byte (1).
 pub const ENTRY_OVERHEAD: usize = 13;
@@ -706,10 +709,14 @@ impl<W: Write> TxnLogWriter<W> {
     /// # Errors
     /// I/O errors, or a payload too large for jute's `i32` length.
     pub fn append_payload(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.append_framed(payload, adler32(payload))
+    }
+
+    fn append_framed(&mut self, payload: &[u8], checksum: u32) -> io::Result<()> {
         let len = i32::try_from(payload.len())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "txn payload over 2 GiB"))?;
         let mut frame = [0u8; 12];
-        BigEndian::write_u64(&mut frame[..8], u64::from(adler32(payload)));
+        BigEndian::write_u64(&mut frame[..8], u64::from(checksum));
         BigEndian::write_i32(&mut frame[8..], len);
         self.out.write_all(&frame)?;
         self.out.write_all(payload)?;
@@ -754,6 +761,34 @@ impl<W: Write> TxnLogWriter<W> {
         Ok(())
     }
 
+    /// Copies an entry without its TxnDigest (its last 12 payload bytes), re-framed. The new
+    /// checksum is derived from the verified stored one without reading the payload again. An
+    /// entry whose checksum did not match, or whose payload is too short to hold a header and a
+    /// digest, is refused.
+    ///
+    /// # Errors
+    /// I/O errors, or an entry that cannot be copied this way.
+    pub fn append_entry_without_digest(&mut self, entry: &TxnEntry<'_>) -> io::Result<()> {
+        let payload = entry.payload();
+        let cut = payload.len().checked_sub(TXN_DIGEST_SIZE);
+        let (kept, digest) = match cut {
+            Some(at) if entry.checksum_ok() && at >= TXN_HEADER_SIZE => payload.split_at(at),
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "entry at byte {} (zxid {}) has a bad checksum or no digest to strip",
+                        entry.offset(),
+                        entry.zxid()
+                    ),
+                ))
+            }
+        };
+        // A verified stored checksum is the Adler32 of the payload (it fits in 32 bits).
+        let whole = entry.stored_checksum() as u32;
+        self.append_framed(kept, adler32_without_suffix(whole, digest))
+    }
+
     /// Bytes written so far.
     pub fn bytes_written(&self) -> u64 {
         self.offset
@@ -780,7 +815,7 @@ mod tests {
     use super::*;
     use crate::txn::{op, Txn, TxnHeader};
 
-    fn sample_log(n: i64) -> Vec<u8> {
+    pub(super) fn sample_log(n: i64) -> Vec<u8> {
         let mut w = TxnLogWriter::new(Vec::new()).unwrap();
         for i in 0..n {
             let rec = TxnRecord {

@@ -79,6 +79,14 @@ proptest! {
     }
 
     #[test]
+    fn adler32_suffix_removal(data in proptest::collection::vec(any::<u8>(), 0..20_000), cut in any::<prop::sample::Index>()) {
+        use zkformat::checksum::{adler32, adler32_without_suffix};
+        let at = cut.index(data.len() + 1);
+        let (prefix, suffix) = data.split_at(at);
+        prop_assert_eq!(adler32_without_suffix(adler32(&data), suffix), adler32(prefix));
+    }
+
+    #[test]
     fn acl_lists_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let Some(acls) = arb::<Option<Vec<MAcl>>>(&bytes) else { return Ok(()) };
         let mut enc = Vec::new();

@@ -16,7 +16,7 @@ pub enum LogSource<'a> {
     /// A memory-mapped file.
     Slice(Entries<'a>),
     /// A stream.
-    Stream(Box<LogReader<Box<dyn Read + 'a>>>),
+    Stream(Box<LogReader<Box<dyn Read + Send + 'a>>>),
 }
 
 impl std::fmt::Debug for LogSource<'_> {
