@@ -19,7 +19,7 @@ use zkformat::datadir::DataDir;
 use zkformat::kind::FileKind;
 use zkformat::snapshot::{DigestCheck, SnapshotItem};
 use zkformat::source::FileBytes;
-use zkformat::txnlog::EndReason;
+use zkformat::txnlog::{EndReason, TxnLog};
 use zkformat::zxid::{parse_file_name, FileNameKind, NameCompression};
 use zkformat::{Limits, Zxid};
 
@@ -189,7 +189,7 @@ struct LogFacts {
 
 fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report {
     let mut r = Report::new(shown, "txn log");
-    let (_, mut src) = match LogSource::from_slice(bytes, limits) {
+    let log = match TxnLog::parse(bytes, limits) {
         Ok(x) => x,
         Err(e) => {
             r.push(Finding::from_error(Severity::Problem, &e));
@@ -199,70 +199,74 @@ fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report 
     let mut facts = LogFacts::default();
     let mut digests = 0u64;
     let mut prev: Option<Zxid> = None;
-    loop {
-        let entry = match src.next_entry() {
-            Ok(Some(e)) => e,
-            Ok(None) => break,
-            Err(e) => {
-                r.push(Finding::from_error(Severity::Problem, &e));
-                break;
-            }
-        };
-        facts.txns += 1;
-        let z = entry.zxid();
-        if !entry.checksum_ok() {
-            r.push(
-                Finding::new(
-                    Severity::Problem,
-                    format!(
-                        "checksum error: Adler32 mismatch: stored 0x{:08x}, computed 0x{:08x} (ZooKeeper refuses to start on this log; `zkTxnLogToolkit.sh -r` rewrites the checksum if the payload is known to be good)",
-                        entry.stored_checksum(),
-                        adler32(entry.payload())
-                    ),
-                )
-                .at(entry.offset())
-                .zxid(Some(z)),
-            );
-        }
-        match entry.record() {
-            Ok(rec) => {
-                if rec.digest.is_some() {
-                    digests += 1;
+    // Framing and checksums run on a helper thread, decoding and the zxid checks here.
+    let end = log.read_ahead(true, |src| {
+        loop {
+            let entry = match src.next_entry() {
+                Ok(Some(e)) => e,
+                Ok(None) => break,
+                Err(e) => {
+                    r.push(Finding::from_error(Severity::Problem, &e));
+                    break;
                 }
-            }
-            Err(e) => r.push(Finding::from_error(Severity::Problem, &e).zxid(Some(z))),
-        }
-        if facts.first.is_none() {
-            facts.first = Some(z);
-        }
-        if let Some(p) = prev {
-            if z <= p {
-                r.push(
-                    Finding::new(
-                        Severity::Problem,
-                        format!("zxid {z} is not greater than the previous zxid {p}"),
-                    )
-                    .at(entry.offset())
-                    .zxid(Some(z)),
-                );
-            } else if z.epoch() == p.epoch() && z.0 != p.0 + 1 {
+            };
+            facts.txns += 1;
+            let z = entry.zxid();
+            if !entry.checksum_ok() {
                 r.push(
                     Finding::new(
                         Severity::Problem,
                         format!(
-                            "zxid gap: {p} is followed by {z} ({} txns missing)",
-                            z.0 - p.0 - 1
+                            "checksum error: Adler32 mismatch: stored 0x{:08x}, computed 0x{:08x} (ZooKeeper refuses to start on this log; `zkTxnLogToolkit.sh -r` rewrites the checksum if the payload is known to be good)",
+                            entry.stored_checksum(),
+                            adler32(entry.payload())
                         ),
                     )
                     .at(entry.offset())
                     .zxid(Some(z)),
                 );
             }
+            match entry.record() {
+                Ok(rec) => {
+                    if rec.digest.is_some() {
+                        digests += 1;
+                    }
+                }
+                Err(e) => r.push(Finding::from_error(Severity::Problem, &e).zxid(Some(z))),
+            }
+            if facts.first.is_none() {
+                facts.first = Some(z);
+            }
+            if let Some(p) = prev {
+                if z <= p {
+                    r.push(
+                        Finding::new(
+                            Severity::Problem,
+                            format!("zxid {z} is not greater than the previous zxid {p}"),
+                        )
+                        .at(entry.offset())
+                        .zxid(Some(z)),
+                    );
+                } else if z.epoch() == p.epoch() && z.0 != p.0 + 1 {
+                    r.push(
+                        Finding::new(
+                            Severity::Problem,
+                            format!(
+                                "zxid gap: {p} is followed by {z} ({} txns missing)",
+                                z.0 - p.0 - 1
+                            ),
+                        )
+                        .at(entry.offset())
+                        .zxid(Some(z)),
+                    );
+                }
+            }
+            prev = Some(z);
+            facts.last = Some(z);
         }
-        prev = Some(z);
-        facts.last = Some(z);
-    }
-    if let Some(end) = src.end() {
+        src.end()
+    });
+    if let Some(end) = end {
         match end.reason {
             EndReason::Eof | EndReason::ZeroPadding => {
                 if end.trailing_nonzero > 0 {

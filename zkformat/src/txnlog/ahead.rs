@@ -1,10 +1,12 @@
 //! Reading a txn log one batch ahead, on a helper thread.
 //!
-//! [`LogReader::read_ahead`] moves the reading, the framing and the Adler32 check of every entry
-//! to a second thread, which hands verified entries over in batches of about
-//! [`READ_AHEAD_BATCH`] bytes. The caller decodes and acts on one batch while the next is read
-//! and checked: on two cores a filter or a dump runs at the speed of the slower half instead of
-//! the sum of both. Memory stays bounded: at most [`READ_AHEAD_DEPTH`] batches wait in the queue.
+//! [`LogReader::read_ahead`] (any reader) and [`TxnLog::read_ahead`] (a log in memory) move the
+//! framing and the Adler32 check of every entry to a second thread, which hands verified entries
+//! over in batches: copies of about [`READ_AHEAD_BATCH`] bytes from a stream, or just the
+//! positions of [`READ_AHEAD_FRAMES`] entries of a slice. The caller decodes and acts on one
+//! batch while the next is read and checked: on two cores a filter or a verifier runs at the
+//! speed of the slower half instead of the sum of both. Memory stays bounded: at most
+//! [`READ_AHEAD_DEPTH`] batches wait in the queue.
 //!
 //! Entries, errors and the log's end arrive in file order, exactly as [`LogReader::next_entry`]
 //! gives them.
@@ -12,7 +14,7 @@
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 
-use super::{LogEnd, LogReader, TxnEntry};
+use super::{Entries, LogEnd, LogReader, TxnEntry, TxnLog};
 use crate::error::Result;
 use crate::kind::FileHeader;
 use crate::limits::Limits;
@@ -21,6 +23,9 @@ use crate::txn::TxnHeader;
 /// Bytes of entries the helper thread gathers before handing them over (a batch holds at least
 /// one entry, however large).
 pub const READ_AHEAD_BATCH: usize = 256 * 1024;
+
+/// Entries per batch when reading a log in memory (nothing is copied then).
+pub const READ_AHEAD_FRAMES: usize = 4096;
 
 /// Batches that may wait for the caller (more than this and the helper thread waits).
 pub const READ_AHEAD_DEPTH: usize = 4;
@@ -48,7 +53,9 @@ struct Batch {
 /// The caller's side of [`LogReader::read_ahead`]: entries in file order, verified by the helper
 /// thread.
 #[derive(Debug)]
-pub struct ReadAhead {
+pub struct ReadAhead<'a> {
+    /// The log in memory, when reading one (frames point into it instead of into batches).
+    slice: Option<&'a [u8]>,
     batches: Receiver<Batch>,
     recycle: SyncSender<Batch>,
     current: Batch,
@@ -59,7 +66,7 @@ pub struct ReadAhead {
     finished: bool,
 }
 
-impl ReadAhead {
+impl ReadAhead<'_> {
     /// The file header.
     pub fn header(&self) -> FileHeader {
         self.header
@@ -99,11 +106,11 @@ impl ReadAhead {
             return Ok(None);
         };
         self.next += 1;
-        let raw = self
-            .current
-            .bytes
-            .get(f.start..f.start + f.len)
-            .unwrap_or(&[]);
+        let source: &[u8] = match self.slice {
+            Some(s) => s,
+            None => &self.current.bytes,
+        };
+        let raw = source.get(f.start..f.start + f.len).unwrap_or(&[]);
         Ok(Some(TxnEntry {
             raw,
             offset: f.offset,
@@ -115,9 +122,20 @@ impl ReadAhead {
     }
 }
 
-/// The helper thread: reads entries, copies them into batches, sends the batches in order.
-fn produce<R: Read>(mut reader: LogReader<R>, out: SyncSender<Batch>, recycled: Receiver<Batch>) {
-    let fresh = |recycled: &Receiver<Batch>| match recycled.try_recv() {
+fn frame_of(e: &TxnEntry<'_>, start: usize) -> Frame {
+    Frame {
+        start,
+        len: e.raw().len(),
+        offset: e.offset(),
+        index: e.index(),
+        header: *e.header(),
+        checksum_ok: e.checksum_ok(),
+    }
+}
+
+/// A batch from the recycled ones, or a new one.
+fn fresh(recycled: &Receiver<Batch>, capacity: usize) -> Batch {
+    match recycled.try_recv() {
         Ok(mut b) => {
             b.bytes.clear();
             b.frames.clear();
@@ -125,24 +143,38 @@ fn produce<R: Read>(mut reader: LogReader<R>, out: SyncSender<Batch>, recycled: 
             b
         }
         Err(TryRecvError::Empty | TryRecvError::Disconnected) => Batch {
-            bytes: Vec::with_capacity(READ_AHEAD_BATCH + READ_AHEAD_BATCH / 4),
+            bytes: Vec::with_capacity(capacity),
             ..Batch::default()
         },
-    };
-    let mut batch = fresh(&recycled);
+    }
+}
+
+/// Sends `batch` with `outcome`; false when the caller stopped reading or this was the last.
+fn send(
+    out: &SyncSender<Batch>,
+    batch: &mut Batch,
+    outcome: Option<Result<Option<LogEnd>>>,
+) -> bool {
+    let last = outcome.is_some();
+    batch.outcome = outcome;
+    // A send fails only when the caller stopped reading: nothing left to do.
+    out.send(std::mem::take(batch)).is_ok() && !last
+}
+
+/// The helper thread of a stream: reads entries, copies them into batches, sends them in order.
+fn produce_copies<R: Read>(
+    mut reader: LogReader<R>,
+    out: SyncSender<Batch>,
+    recycled: Receiver<Batch>,
+) {
+    let capacity = READ_AHEAD_BATCH + READ_AHEAD_BATCH / 4;
+    let mut batch = fresh(&recycled, capacity);
     loop {
         let outcome = match reader.next_entry() {
             Ok(Some(e)) => {
                 let start = batch.bytes.len();
                 batch.bytes.extend_from_slice(e.raw());
-                batch.frames.push(Frame {
-                    start,
-                    len: e.raw().len(),
-                    offset: e.offset(),
-                    index: e.index(),
-                    header: *e.header(),
-                    checksum_ok: e.checksum_ok(),
-                });
+                batch.frames.push(frame_of(&e, start));
                 if batch.bytes.len() < READ_AHEAD_BATCH {
                     continue;
                 }
@@ -151,42 +183,99 @@ fn produce<R: Read>(mut reader: LogReader<R>, out: SyncSender<Batch>, recycled: 
             Ok(None) => Some(Ok(reader.end())),
             Err(e) => Some(Err(e)),
         };
-        let last = outcome.is_some();
-        batch.outcome = outcome;
-        // A send fails only when the caller stopped reading: nothing left to do.
-        if out.send(std::mem::take(&mut batch)).is_err() || last {
+        if !send(&out, &mut batch, outcome) {
             return;
         }
-        batch = fresh(&recycled);
+        batch = fresh(&recycled, capacity);
     }
+}
+
+/// The helper thread of a log in memory: frames and checks entries, sends their positions.
+fn produce_frames(mut entries: Entries<'_>, out: SyncSender<Batch>, recycled: Receiver<Batch>) {
+    let mut batch = fresh(&recycled, 0);
+    loop {
+        let outcome = match entries.next_entry() {
+            Ok(Some(e)) => {
+                let start = usize::try_from(e.offset()).unwrap_or(usize::MAX);
+                batch.frames.push(frame_of(&e, start));
+                if batch.frames.len() < READ_AHEAD_FRAMES {
+                    continue;
+                }
+                None
+            }
+            Ok(None) => Some(Ok(entries.end())),
+            Err(e) => Some(Err(e)),
+        };
+        if !send(&out, &mut batch, outcome) {
+            return;
+        }
+        batch = fresh(&recycled, 0);
+    }
+}
+
+/// Runs `body` on a [`ReadAhead`] fed by `produce` on a scoped helper thread.
+fn run<'a, T>(
+    slice: Option<&'a [u8]>,
+    header: FileHeader,
+    limits: Limits,
+    produce: impl FnOnce(SyncSender<Batch>, Receiver<Batch>) + Send,
+    body: impl FnOnce(&mut ReadAhead<'a>) -> T,
+) -> T {
+    let (to_caller, batches) = sync_channel(READ_AHEAD_DEPTH);
+    let (recycle, recycled) = sync_channel(READ_AHEAD_DEPTH);
+    std::thread::scope(|scope| {
+        scope.spawn(move || produce(to_caller, recycled));
+        let mut ahead = ReadAhead {
+            slice,
+            batches,
+            recycle,
+            current: Batch::default(),
+            next: 0,
+            header,
+            limits,
+            end: None,
+            finished: false,
+        };
+        let result = body(&mut ahead);
+        // Dropping the receiver stops the helper thread if `body` left early.
+        drop(ahead);
+        result
+    })
 }
 
 impl<R: Read + Send> LogReader<R> {
     /// Runs `body` with a [`ReadAhead`] over this log: a helper thread reads, frames and
     /// checksums the entries while `body` works on earlier ones. The thread ends when the log
     /// does, or as soon as `body` returns.
-    pub fn read_ahead<T>(self, body: impl FnOnce(&mut ReadAhead) -> T) -> T {
-        let header = self.header;
-        let limits = self.limits;
-        let (to_caller, batches) = sync_channel(READ_AHEAD_DEPTH);
-        let (recycle, recycled) = sync_channel(READ_AHEAD_DEPTH);
-        std::thread::scope(|scope| {
-            scope.spawn(move || produce(self, to_caller, recycled));
-            let mut ahead = ReadAhead {
-                batches,
-                recycle,
-                current: Batch::default(),
-                next: 0,
-                header,
-                limits,
-                end: None,
-                finished: false,
-            };
-            let result = body(&mut ahead);
-            // Dropping the receiver stops the helper thread if `body` left early.
-            drop(ahead);
-            result
-        })
+    pub fn read_ahead<T>(self, body: impl FnOnce(&mut ReadAhead<'_>) -> T) -> T {
+        let (header, limits) = (self.header, self.limits);
+        run(
+            None,
+            header,
+            limits,
+            move |out, recycled| produce_copies(self, out, recycled),
+            body,
+        )
+    }
+}
+
+impl<'a> TxnLog<'a> {
+    /// Runs `body` with a [`ReadAhead`] over this log's entries (as [`TxnLog::entries`] gives
+    /// them, or as [`TxnLog::entries_lenient`] does when `lenient`): a helper thread frames and
+    /// checksums the entries while `body` works on earlier ones. Nothing is copied.
+    pub fn read_ahead<T>(&self, lenient: bool, body: impl FnOnce(&mut ReadAhead<'a>) -> T) -> T {
+        let entries = if lenient {
+            self.entries_lenient()
+        } else {
+            self.entries()
+        };
+        run(
+            Some(self.data),
+            self.header,
+            self.limits,
+            move |out, recycled| produce_frames(entries, out, recycled),
+            body,
+        )
     }
 }
 
@@ -250,6 +339,41 @@ mod tests {
         let (a, p) = (err.expect_err("error"), plain_err.expect_err("error"));
         assert!(matches!(a.kind(), ErrorKind::ChecksumMismatch { .. }));
         assert_eq!((a.kind(), a.offset()), (p.kind(), p.offset()));
+    }
+
+    #[test]
+    fn slices_read_ahead_like_entries() {
+        let mut log = sample_log(30_000);
+        let at = 16 + 49 * 29_000 + 20;
+        log[at] ^= 0x55;
+        let (plain, plain_err) = direct(&log);
+        for lenient in [false, true] {
+            let parsed = TxnLog::parse(&log, Limits::default()).expect("header");
+            let (seen, end) = parsed.read_ahead(lenient, |ahead| {
+                let mut seen = Vec::new();
+                loop {
+                    match ahead.next_entry() {
+                        Ok(Some(e)) => seen.push((e.offset(), e.index(), e.checksum_ok())),
+                        Ok(None) => return (seen, Ok(ahead.end())),
+                        Err(e) => return (seen, Err(e)),
+                    }
+                }
+            });
+            if lenient {
+                assert_eq!(seen.len(), 30_000);
+                assert_eq!(seen.iter().filter(|s| !s.2).count(), 1);
+                assert!(!seen[29_000].2);
+                assert!(end.expect("end").is_some());
+            } else {
+                let offsets: Vec<_> = plain.iter().map(|p| (p.0, p.1, true)).collect();
+                assert_eq!(seen, offsets);
+                let (a, p) = (
+                    end.expect_err("error"),
+                    plain_err.as_ref().expect_err("error"),
+                );
+                assert_eq!((a.kind(), a.offset()), (p.kind(), p.offset()));
+            }
+        }
     }
 
     #[test]
