@@ -127,6 +127,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The next `n` bytes, if there are that many, without consuming them.
+    pub fn peek(&self, n: usize) -> Option<&'a [u8]> {
+        self.data.get(self.pos..self.pos.checked_add(n)?)
+    }
+
     /// Reads one byte.
     pub fn u8(&mut self, what: &'static str) -> Result<u8> {
         match self.data.get(self.pos) {

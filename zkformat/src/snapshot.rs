@@ -324,6 +324,34 @@ pub struct SnapshotParser {
     adler: Adler32,
     summary: SnapshotSummary,
     tail: Tail,
+    /// The last node the parser framed, already decoded: the readers build its item from this
+    /// instead of decoding the node a second time.
+    last_node: Option<NodeLayout>,
+}
+
+/// Where a framed node's fields sit in its item bytes, and its decoded fixed fields.
+#[derive(Debug, Clone, Copy)]
+struct NodeLayout {
+    path: (usize, usize),
+    data: Option<(usize, usize)>,
+    acl_key: i64,
+    stat: Stat,
+}
+
+impl NodeLayout {
+    /// The node, from the bytes of the item it was framed from.
+    fn node<'a>(&self, raw: &'a [u8]) -> Option<Node<'a>> {
+        let data = match self.data {
+            Some((a, b)) => Some(raw.get(a..b)?),
+            None => None,
+        };
+        Some(Node {
+            path: raw.get(self.path.0..self.path.1)?,
+            data,
+            acl_key: self.acl_key,
+            stat: self.stat,
+        })
+    }
 }
 
 const SEAL_LEN: usize = 13;
@@ -339,6 +367,7 @@ impl SnapshotParser {
             adler: Adler32::new(),
             summary: SnapshotSummary::default(),
             tail: Tail::NONE,
+            last_node: None,
         }
     }
 
@@ -386,6 +415,7 @@ impl SnapshotParser {
     /// Bad magic, lengths or counts out of range, a truncated stream, a seal mismatch, or bytes
     /// after the last section.
     pub fn step(&mut self, buf: &[u8], eof: bool) -> Result<Step> {
+        self.last_node = None;
         let mut r = if eof {
             Reader::new(buf, self.offset, self.limits)
         } else {
@@ -491,9 +521,17 @@ impl SnapshotParser {
                     self.state = State::Seal1;
                     return Ok(Self::item(ItemKind::TreeEnd, r));
                 }
+                let path_end = r.position();
                 let data = r.buffer("node data")?;
-                r.i64("node ACL key")?;
+                let data_end = r.position();
+                let acl_key = r.i64("node ACL key")?;
                 let stat = Stat::decode(r)?;
+                self.last_node = Some(NodeLayout {
+                    path: (path_end - path.len(), path_end),
+                    data: data.map(|d| (data_end - d.len(), data_end)),
+                    acl_key,
+                    stat,
+                });
                 self.summary.nodes += 1;
                 self.summary.tree_digest.add(path, data, &stat);
                 self.summary.max_node_zxid = self
@@ -646,6 +684,21 @@ pub fn decode_item<'a>(
     Ok(Item { offset, raw, value })
 }
 
+impl SnapshotParser {
+    /// The item the last [`SnapshotParser::step`] framed (`raw` = its bytes): nodes come from
+    /// what the parser already decoded, other items are decoded here.
+    fn framed_item<'a>(&self, kind: ItemKind, raw: &'a [u8], offset: u64) -> Result<Item<'a>> {
+        if let (ItemKind::Node, Some(node)) = (kind, self.last_node.and_then(|l| l.node(raw))) {
+            return Ok(Item {
+                offset,
+                raw,
+                value: SnapshotItem::Node(node),
+            });
+        }
+        decode_item(kind, raw, offset, self.limits)
+    }
+}
+
 /// An uncompressed snapshot held in memory (a memory-mapped file or a buffer).
 #[derive(Debug, Clone)]
 pub struct Snapshot<'a> {
@@ -667,7 +720,6 @@ impl<'a> Snapshot<'a> {
             pos: 0,
             parser,
             done: false,
-            limits: self.limits,
         }
     }
 
@@ -691,7 +743,6 @@ pub struct Items<'a> {
     pos: usize,
     parser: SnapshotParser,
     done: bool,
-    limits: Limits,
 }
 
 impl<'a> Items<'a> {
@@ -724,7 +775,8 @@ impl<'a> Items<'a> {
             }
             Ok(Step::Item { kind, len }) => {
                 self.pos += len;
-                decode_item(kind, rest.get(..len).unwrap_or(&[]), offset, self.limits).map(Some)
+                let raw = rest.get(..len).unwrap_or(&[]);
+                self.parser.framed_item(kind, raw, offset).map(Some)
             }
             Ok(Step::End | Step::NeedMoreData(_)) => {
                 self.done = true;
@@ -748,7 +800,6 @@ pub struct SnapshotReader<'r> {
     parser: SnapshotParser,
     compression: Compression,
     done: bool,
-    limits: Limits,
 }
 
 impl std::fmt::Debug for SnapshotReader<'_> {
@@ -773,7 +824,6 @@ impl<'r> SnapshotReader<'r> {
             parser: SnapshotParser::new(limits),
             compression,
             done: false,
-            limits,
         })
     }
 
@@ -827,7 +877,7 @@ impl<'r> SnapshotReader<'r> {
                 Ok(Step::Item { kind, len }) => {
                     self.buf.consume(len);
                     let raw = self.buf.consumed_slice(len);
-                    return decode_item(kind, raw, offset, self.limits).map(Some);
+                    return self.parser.framed_item(kind, raw, offset).map(Some);
                 }
             }
         }
