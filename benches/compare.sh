@@ -19,7 +19,8 @@
 #   * data dir load:        `zkfilter datadir DIR -o NEW` (replay, filter, write a new snapshot)
 #                           vs a ZooKeeper 3.8 server started on (a hard-linked copy of) DIR, timed
 #                           until it answers `srvr` on 127.0.0.1 (benches/zk_startup.py)
-#   * ours only: `zkdump verify DIR`, `zkfilter log` stdin -> stdout, `zkfilter snapshot`.
+#   * ours only: `zkdump verify DIR`, `zkfilter log` stdin -> stdout (stdin redirected from the
+#     file, and through a pipe from `cat`), `zkfilter snapshot`.
 # Wall time is measured around each command; peak RSS comes from `/usr/bin/time -v`.
 # Requires: a release build (done here), java, ZooKeeper installed (scripts/install-deps.sh).
 set -euo pipefail
@@ -127,6 +128,7 @@ run ours_dump_snap "$RUNS" "$BIN/zkdump" "$SNAP"
 run zk_dump_snap "$JAVA_RUNS" "${JAVA[@]}" -cp "$CP38" org.apache.zookeeper.server.SnapshotFormatter "$SNAP"
 echo "filters" >&2
 run ours_filter_log "$RUNS" sh -c "\"$BIN/zkfilter\" log --quiet - -o - <\"$LOG\""
+run ours_filter_log_pipe "$RUNS" sh -c "cat \"$LOG\" | \"$BIN/zkfilter\" log --quiet - -o -"
 run ours_filter_snap "$RUNS" "$BIN/zkfilter" snapshot --quiet "$SNAP" -o "$TMP/out"
 echo "data dir" >&2
 run ours_datadir "$RUNS" "$BIN/zkfilter" datadir --quiet "$DIR" -o "$TMP/out"
@@ -166,6 +168,7 @@ table() {
   row "zkfilter datadir vs server start-up load" ours_datadir zk_datadir "ZooKeeperServerMain 3.8 until srvr" "$DIR_BYTES"
   row "zkdump verify DATADIR (replay + digests)" ours_verify_dir "" "" "$DIR_BYTES"
   row "zkfilter log (stdin -> stdout)" ours_filter_log "" "" "$LOG_BYTES"
+  row "zkfilter log (cat LOG | zkfilter log)" ours_filter_log_pipe "" "" "$LOG_BYTES"
   row "zkfilter snapshot" ours_filter_snap "" "" "$SNAP_BYTES"
 }
 table | tee "${OUT:-/dev/null}"
