@@ -329,6 +329,108 @@ enum Verdict {
     Drop(Category),
     /// Replace the op by the sub-ops it pushed (which keep its effect on the parent).
     Replace(Category),
+    /// Judged from peeked facts, the op turned out to need its decoded body (a create that is
+    /// replaced): judge it again with the record. Nothing was changed yet.
+    NeedsTxn,
+}
+
+/// What judging an op needs to know about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpClass {
+    /// create, create2, createContainer, createTTL.
+    Create {
+        /// The parentCVersion it sets (-1: one more).
+        parent_cversion: i32,
+        /// The ephemeral flag (create, create2).
+        ephemeral: bool,
+        /// Container or TTL node.
+        ext: Option<CreateExt>,
+    },
+    /// delete, deleteContainer.
+    Delete,
+    /// Any other op on a path (setData, setACL, check, reconfig).
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CreateExt {
+    Container,
+    Ttl,
+}
+
+impl OpClass {
+    /// The path a decoded op acts on, and its class; `None` for ops without a path.
+    fn of<'a>(t: &Txn<'a>) -> Option<(&'a [u8], OpClass)> {
+        let class = match t {
+            Txn::Create(c) | Txn::Create2(c) => OpClass::Create {
+                parent_cversion: c.parent_cversion.unwrap_or(-1),
+                ephemeral: c.ephemeral.get(),
+                ext: None,
+            },
+            Txn::CreateContainer(c) => OpClass::Create {
+                parent_cversion: c.parent_cversion,
+                ephemeral: false,
+                ext: Some(CreateExt::Container),
+            },
+            Txn::CreateTtl(c) => OpClass::Create {
+                parent_cversion: c.parent_cversion,
+                ephemeral: false,
+                ext: Some(CreateExt::Ttl),
+            },
+            Txn::Delete { .. } | Txn::DeleteContainer { .. } => OpClass::Delete,
+            _ => OpClass::Other,
+        };
+        t.path().map(|p| (p, class))
+    }
+}
+
+/// What the filter learns about a log entry before deciding on it: computed by [`peek`], on the
+/// read-ahead thread when [`filter_log`] runs, so that the deciding thread does not decode
+/// most entries at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryPeek(Result<Peeked>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Peeked {
+    /// Decided from the whole record (sessions, multis).
+    Whole,
+    /// An op; `path` is its range in the payload.
+    Op {
+        path: Option<(usize, usize)>,
+        class: OpClass,
+        digest: bool,
+    },
+}
+
+/// Decodes an entry and keeps what [`LogFilter::decide_peeked`] needs: errors are kept for the
+/// moment the filter reaches the entry.
+pub fn peek(entry: &TxnEntry<'_>) -> EntryPeek {
+    EntryPeek(entry.record().map(|rec| {
+        let digest = rec.digest.is_some();
+        match &rec.body {
+            Txn::CreateSession { .. } | Txn::CloseSession(_) | Txn::Multi(_) => Peeked::Whole,
+            t => match OpClass::of(t) {
+                None => Peeked::Op {
+                    path: None,
+                    class: OpClass::Other,
+                    digest,
+                },
+                Some((path, class)) => {
+                    // Where the path sits in the payload (it borrows from it).
+                    let start =
+                        (path.as_ptr() as usize).wrapping_sub(entry.payload().as_ptr() as usize);
+                    match entry.payload().get(start..start.wrapping_add(path.len())) {
+                        Some(p) if std::ptr::eq(p, path) => Peeked::Op {
+                            path: Some((start, start + path.len())),
+                            class,
+                            digest,
+                        },
+                        _ => Peeked::Whole,
+                    }
+                }
+            },
+        }
+    }))
 }
 
 /// Pushes the sub-ops that stand in for a dropped create: the same create made persistent, then
@@ -469,26 +571,42 @@ impl LogFilter {
         out.push_with(op::DELETE, |b| crate::jute::put_string(b, path));
     }
 
-    /// Decides on one op (top level or inside a multi).
+    /// Decides on one op (top level or inside a multi). `txn` is its decoded body when the
+    /// caller has it; without it a create that must be replaced answers [`Verdict::NeedsTxn`].
+    #[allow(clippy::too_many_arguments)]
     fn judge_op(
         &mut self,
         session: i64,
         sub_op: i32,
         body: &[u8],
-        t: &Txn<'_>,
+        path: &[u8],
+        class: OpClass,
+        txn: Option<&Txn<'_>>,
         bytes: usize,
     ) -> Verdict {
-        let Some(path) = t.path() else {
-            return Verdict::Keep;
+        let prefix = if self.policy.prefixes.is_empty() {
+            None
+        } else {
+            self.policy.prefix_of(path)
         };
-        let prefix = self.policy.prefix_of(path);
         let direct_child = prefix.is_some() && self.policy.prefix_of(parent_of(path)).is_none();
-        match t {
-            Txn::Create(_) | Txn::Create2(_) | Txn::CreateContainer(_) | Txn::CreateTtl(_) => {
-                let pcv = match t {
-                    Txn::Create(c) | Txn::Create2(c) => c.parent_cversion.unwrap_or(-1),
-                    Txn::CreateContainer(c) | Txn::CreateTtl(c) => c.parent_cversion,
-                    _ => -1,
+        match class {
+            OpClass::Create {
+                parent_cversion: pcv,
+                ephemeral,
+                ext,
+            } => {
+                let drop_ephemeral = ephemeral && self.policy.drop_ephemerals;
+                let replaced = if prefix.is_some() {
+                    direct_child
+                } else {
+                    drop_ephemeral
+                };
+                let t = match txn {
+                    Some(t) => t,
+                    None if replaced => return Verdict::NeedsTxn,
+                    // Not replaced: only the peeked facts are used below.
+                    None => &Txn::Error { err: 0 },
                 };
                 if let Some(i) = prefix {
                     self.report.add_prefix(&self.policy, i, bytes);
@@ -504,30 +622,32 @@ impl LogFilter {
                         Verdict::Drop(Category::Prefix)
                     };
                 }
-                if let Txn::Create(c) | Txn::Create2(c) = t {
-                    if c.ephemeral.get() && self.policy.drop_ephemerals {
-                        self.track(path.to_vec(), session, true);
-                        self.note_create(path, pcv);
-                        self.report.add_ephemeral(DroppedEphemeral {
-                            path: path.to_vec(),
-                            owner: session,
-                            data_len: c.data.map_or(0, <[u8]>::len),
-                            live_at_end: false,
-                        });
-                        vanishing_create(&mut self.sub_ops, sub_op, body, t, path);
-                        return Verdict::Replace(Category::Ephemeral);
-                    }
+                if drop_ephemeral {
+                    self.track(path.to_vec(), session, true);
+                    self.note_create(path, pcv);
+                    let data_len = match t {
+                        Txn::Create(c) | Txn::Create2(c) => c.data.map_or(0, <[u8]>::len),
+                        _ => 0,
+                    };
+                    self.report.add_ephemeral(DroppedEphemeral {
+                        path: path.to_vec(),
+                        owner: session,
+                        data_len,
+                        live_at_end: false,
+                    });
+                    vanishing_create(&mut self.sub_ops, sub_op, body, t, path);
+                    return Verdict::Replace(Category::Ephemeral);
                 }
                 self.note_create(path, pcv);
-                match t {
-                    Txn::CreateTtl(_) => self.report.ttl_nodes += 1,
-                    Txn::CreateContainer(_) => self.report.container_nodes += 1,
-                    _ => {}
+                match ext {
+                    Some(CreateExt::Ttl) => self.report.ttl_nodes += 1,
+                    Some(CreateExt::Container) => self.report.container_nodes += 1,
+                    None => {}
                 }
                 Verdict::Keep
             }
             // A delete of a dropped node moves its (kept) parent's pzxid: a stand-in keeps that.
-            Txn::Delete { .. } | Txn::DeleteContainer { .. } => {
+            OpClass::Delete => {
                 if let Some(i) = prefix {
                     self.report.add_prefix(&self.policy, i, bytes);
                     return if direct_child {
@@ -544,7 +664,7 @@ impl LogFilter {
                 }
                 Verdict::Keep
             }
-            _ => {
+            OpClass::Other => {
                 if let Some(i) = prefix {
                     self.report.add_prefix(&self.policy, i, bytes);
                     return Verdict::Drop(Category::Prefix);
@@ -562,38 +682,54 @@ impl LogFilter {
     /// # Errors
     /// The entry's payload does not decode.
     pub fn decide<'s>(&'s mut self, entry: &TxnEntry<'_>) -> Result<Decision<'s>> {
-        let rec = entry.record()?;
-        let h = rec.header;
+        self.decide_peeked(entry, &peek(entry))
+    }
+
+    /// Decides what to do with an entry, given what [`peek`] found in it (possibly on another
+    /// thread): most entries are then judged without being decoded again.
+    ///
+    /// # Errors
+    /// The entry's payload does not decode.
+    pub fn decide_peeked<'s>(
+        &'s mut self,
+        entry: &TxnEntry<'_>,
+        peeked: &EntryPeek,
+    ) -> Result<Decision<'s>> {
+        let peeked = peeked.0.clone()?;
+        let h = *entry.header();
         let bytes = entry.raw().len();
         self.report.records_in += 1;
         self.report.bytes_in += bytes as u64;
         self.sub_ops.clear();
-        let verdict = match &rec.body {
-            Txn::CreateSession { timeout } => {
-                self.session_open.insert(h.session, (Some(*timeout), true));
-                if self.policy.drop_sessions {
-                    Verdict::Drop(Category::Session)
-                } else {
-                    Verdict::Keep
-                }
-            }
-            Txn::CloseSession(_) => self.judge_close_session(h.session),
-            Txn::Multi(m) if !m.failed() => self.judge_multi(&rec, m)?,
-            Txn::Multi(_) => Verdict::Keep,
-            other => {
-                let body = entry.payload().get(TXN_HEADER_SIZE..).unwrap_or(&[]);
-                let body = if rec.digest.is_some() {
+        let (verdict, digest) = match peeked {
+            Peeked::Op {
+                path,
+                class,
+                digest,
+            } => {
+                let payload = entry.payload();
+                let body = payload.get(TXN_HEADER_SIZE..).unwrap_or(&[]);
+                let body = if digest {
                     body.get(..body.len().saturating_sub(TXN_DIGEST_SIZE))
                         .unwrap_or(body)
                 } else {
                     body
                 };
-                self.judge_op(h.session, h.op, body, other, bytes)
+                let path = path.and_then(|(a, b)| payload.get(a..b));
+                let verdict = match path {
+                    None => Verdict::Keep,
+                    Some(p) => self.judge_op(h.session, h.op, body, p, class, None, bytes),
+                };
+                match verdict {
+                    Verdict::NeedsTxn => self.judge_whole(entry)?,
+                    v => (v, digest),
+                }
             }
+            Peeked::Whole => self.judge_whole(entry)?,
         };
         match verdict {
-            Verdict::Keep => {
-                if self.strip_digests && rec.digest.is_some() {
+            Verdict::Keep | Verdict::NeedsTxn => {
+                if self.strip_digests && digest {
                     self.report.digests_stripped += 1;
                     return Ok(Decision::StripDigest);
                 }
@@ -608,20 +744,50 @@ impl LogFilter {
                 self.report.drop(c, bytes);
                 self.report.multis_rewritten += 1;
                 self.strip_digests = true;
-                if rec.digest.is_some() {
+                if digest {
                     self.report.digests_stripped += 1;
                 }
                 self.payload.clear();
-                TxnHeader {
-                    op: op::MULTI,
-                    ..rec.header
-                }
-                .encode(&mut self.payload);
+                TxnHeader { op: op::MULTI, ..h }.encode(&mut self.payload);
                 crate::jute::put_i32(&mut self.payload, crate::jute::len_i32(self.sub_ops.count));
                 self.payload.extend_from_slice(&self.sub_ops.bytes);
                 Ok(Decision::Rewrite(&self.payload))
             }
         }
+    }
+
+    /// Judges an entry from its decoded record; also says whether it carries a digest.
+    fn judge_whole(&mut self, entry: &TxnEntry<'_>) -> Result<(Verdict, bool)> {
+        let rec = entry.record()?;
+        let h = rec.header;
+        let verdict = match &rec.body {
+            Txn::CreateSession { timeout } => {
+                self.session_open.insert(h.session, (Some(*timeout), true));
+                if self.policy.drop_sessions {
+                    Verdict::Drop(Category::Session)
+                } else {
+                    Verdict::Keep
+                }
+            }
+            Txn::CloseSession(_) => self.judge_close_session(h.session),
+            Txn::Multi(m) if !m.failed() => self.judge_multi(&rec, m)?,
+            Txn::Multi(_) => Verdict::Keep,
+            other => match OpClass::of(other) {
+                None => Verdict::Keep,
+                Some((path, class)) => {
+                    let body = entry.payload().get(TXN_HEADER_SIZE..).unwrap_or(&[]);
+                    let body = if rec.digest.is_some() {
+                        body.get(..body.len().saturating_sub(TXN_DIGEST_SIZE))
+                            .unwrap_or(body)
+                    } else {
+                        body
+                    };
+                    let bytes = entry.raw().len();
+                    self.judge_op(h.session, h.op, body, path, class, Some(other), bytes)
+                }
+            },
+        };
+        Ok((verdict, rec.digest.is_some()))
     }
 
     /// A closeSession: the session's dropped ephemerals die with it, so their parents' pzxid
@@ -672,8 +838,15 @@ impl LogFilter {
             let t = sub.txn()?;
             let data = sub.data.unwrap_or(&[]);
             let before = self.sub_ops.mark();
-            match self.judge_op(rec.header.session, sub.op, data, &t, data.len() + 8) {
-                Verdict::Keep => self.sub_ops.push(sub.op, data),
+            let verdict = match OpClass::of(&t) {
+                None => Verdict::Keep,
+                Some((path, class)) => {
+                    let session = rec.header.session;
+                    self.judge_op(session, sub.op, data, path, class, Some(&t), data.len() + 8)
+                }
+            };
+            match verdict {
+                Verdict::Keep | Verdict::NeedsTxn => self.sub_ops.push(sub.op, data),
                 Verdict::Drop(c) => {
                     self.sub_ops.truncate(before);
                     changed = Some(changed.map_or(c, |d| d.min(c)));
@@ -751,15 +924,16 @@ pub fn filter_log<R: Read + Send, W: Write>(
         filter.learn_parent_cversion(p, *cv);
     }
     // Reading, framing and checksumming run one batch ahead on a helper thread.
-    let (log_end, salvaged) = reader.read_ahead(|entries| -> Result<_> {
+    // Decoding (`peek`) runs there too; the filter decides here.
+    let (log_end, salvaged) = reader.read_ahead_with(peek, |entries| -> Result<_> {
         loop {
-            let entry = match entries.next_entry() {
+            let (entry, peeked) = match entries.next_prepared() {
                 Ok(Some(e)) => e,
                 Ok(None) => break,
                 Err(e) if salvage => return Ok((None, Some(e))),
                 Err(e) => return Err(e),
             };
-            let decision = match filter.decide(&entry) {
+            let decision = match filter.decide_peeked(&entry, peeked) {
                 Ok(d) => d,
                 Err(e) if salvage => return Ok((None, Some(e))),
                 Err(e) => return Err(e),
@@ -1094,6 +1268,44 @@ mod tests {
                 (e.zxid().0, e.header().op)
             })
             .collect()
+    }
+
+    #[test]
+    fn per_parent_counts_stay_exact_past_the_detail_limit() {
+        // More dropped ephemerals than the report lists one by one: the per-parent counts and
+        // their live-at-end numbers must still be exact.
+        let mut b = LogBuilder::new();
+        let n = REPORT_DETAIL_LIMIT + 500;
+        for i in 0..n {
+            let parent = if i % 2 == 0 { "/even" } else { "/odd" };
+            b.add(
+                7,
+                op::CREATE,
+                &create(format!("{parent}/e{i}").as_bytes(), true),
+                false,
+            );
+        }
+        // Delete the first 100 under /even; the rest stay live.
+        for i in (0..200).step_by(2) {
+            b.add(
+                7,
+                op::DELETE,
+                &path_body(format!("/even/e{i}").as_bytes()),
+                false,
+            );
+        }
+        let (_, report) = run(&b.done(), &Policy::default());
+        assert!(report.truncated);
+        assert_eq!(report.ephemerals.len(), REPORT_DETAIL_LIMIT);
+        let half = (n / 2) as u64;
+        assert_eq!(
+            report.ephemeral_parents.get(&b"/even"[..]),
+            Some(&(half, half - 100))
+        );
+        assert_eq!(
+            report.ephemeral_parents.get(&b"/odd"[..]),
+            Some(&(half, half))
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! [`READ_AHEAD_DEPTH`] batches wait in the queue.
 //!
 //! Entries, errors and the log's end arrive in file order, exactly as [`LogReader::next_entry`]
-//! gives them.
+//! gives them. The `_with` variants also run a caller's `prepare` step on every entry on the
+//! helper thread (decoding it, say) and hand its result over with the entry.
 
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
@@ -42,23 +43,36 @@ struct Frame {
 }
 
 /// Entries copied out of the reader's buffer, and, in the last batch, how the log ended.
-#[derive(Debug, Default)]
-struct Batch {
+#[derive(Debug)]
+struct Batch<P> {
     bytes: Vec<u8>,
     frames: Vec<Frame>,
+    /// What `prepare` made of each entry (one per frame).
+    prepared: Vec<P>,
     /// Set on the last batch: the end of the log, or the error that stopped the reader.
     outcome: Option<Result<Option<LogEnd>>>,
+}
+
+impl<P> Default for Batch<P> {
+    fn default() -> Batch<P> {
+        Batch {
+            bytes: Vec::new(),
+            frames: Vec::new(),
+            prepared: Vec::new(),
+            outcome: None,
+        }
+    }
 }
 
 /// The caller's side of [`LogReader::read_ahead`]: entries in file order, verified by the helper
 /// thread.
 #[derive(Debug)]
-pub struct ReadAhead<'a> {
+pub struct ReadAhead<'a, P = ()> {
     /// The log in memory, when reading one (frames point into it instead of into batches).
     slice: Option<&'a [u8]>,
-    batches: Receiver<Batch>,
-    recycle: SyncSender<Batch>,
-    current: Batch,
+    batches: Receiver<Batch<P>>,
+    recycle: SyncSender<Batch<P>>,
+    current: Batch<P>,
     next: usize,
     header: FileHeader,
     limits: Limits,
@@ -66,7 +80,7 @@ pub struct ReadAhead<'a> {
     finished: bool,
 }
 
-impl ReadAhead<'_> {
+impl<P> ReadAhead<'_, P> {
     /// The file header.
     pub fn header(&self) -> FileHeader {
         self.header
@@ -83,6 +97,14 @@ impl ReadAhead<'_> {
     /// Whatever [`LogReader::next_entry`] reported at this point of the log; after an error no
     /// more entries come.
     pub fn next_entry(&mut self) -> Result<Option<TxnEntry<'_>>> {
+        Ok(self.next_prepared()?.map(|(entry, _)| entry))
+    }
+
+    /// The next entry and what the `prepare` step made of it (`Ok(None)` at the end).
+    ///
+    /// # Errors
+    /// As [`ReadAhead::next_entry`].
+    pub fn next_prepared(&mut self) -> Result<Option<(TxnEntry<'_>, &P)>> {
         while self.next >= self.current.frames.len() {
             if let Some(outcome) = self.current.outcome.take() {
                 self.finished = true;
@@ -102,7 +124,11 @@ impl ReadAhead<'_> {
             let _ = self.recycle.try_send(done);
             self.next = 0;
         }
-        let Some(f) = self.current.frames.get(self.next).copied() else {
+        let i = self.next;
+        let (Some(f), Some(prepared)) = (
+            self.current.frames.get(i).copied(),
+            self.current.prepared.get(i),
+        ) else {
             return Ok(None);
         };
         self.next += 1;
@@ -111,14 +137,15 @@ impl ReadAhead<'_> {
             None => &self.current.bytes,
         };
         let raw = source.get(f.start..f.start + f.len).unwrap_or(&[]);
-        Ok(Some(TxnEntry {
+        let entry = TxnEntry {
             raw,
             offset: f.offset,
             index: f.index,
             header: f.header,
             checksum_ok: f.checksum_ok,
             limits: self.limits,
-        }))
+        };
+        Ok(Some((entry, prepared)))
     }
 }
 
@@ -134,11 +161,12 @@ fn frame_of(e: &TxnEntry<'_>, start: usize) -> Frame {
 }
 
 /// A batch from the recycled ones, or a new one.
-fn fresh(recycled: &Receiver<Batch>, capacity: usize) -> Batch {
+fn fresh<P>(recycled: &Receiver<Batch<P>>, capacity: usize) -> Batch<P> {
     match recycled.try_recv() {
         Ok(mut b) => {
             b.bytes.clear();
             b.frames.clear();
+            b.prepared.clear();
             b.outcome = None;
             b
         }
@@ -150,9 +178,9 @@ fn fresh(recycled: &Receiver<Batch>, capacity: usize) -> Batch {
 }
 
 /// Sends `batch` with `outcome`; false when the caller stopped reading or this was the last.
-fn send(
-    out: &SyncSender<Batch>,
-    batch: &mut Batch,
+fn send<P>(
+    out: &SyncSender<Batch<P>>,
+    batch: &mut Batch<P>,
     outcome: Option<Result<Option<LogEnd>>>,
 ) -> bool {
     let last = outcome.is_some();
@@ -162,10 +190,11 @@ fn send(
 }
 
 /// The helper thread of a stream: reads entries, copies them into batches, sends them in order.
-fn produce_copies<R: Read>(
+fn produce_copies<R: Read, P>(
     mut reader: LogReader<R>,
-    out: SyncSender<Batch>,
-    recycled: Receiver<Batch>,
+    prepare: impl Fn(&TxnEntry<'_>) -> P,
+    out: SyncSender<Batch<P>>,
+    recycled: Receiver<Batch<P>>,
 ) {
     let capacity = READ_AHEAD_BATCH + READ_AHEAD_BATCH / 4;
     let mut batch = fresh(&recycled, capacity);
@@ -175,6 +204,7 @@ fn produce_copies<R: Read>(
                 let start = batch.bytes.len();
                 batch.bytes.extend_from_slice(e.raw());
                 batch.frames.push(frame_of(&e, start));
+                batch.prepared.push(prepare(&e));
                 if batch.bytes.len() < READ_AHEAD_BATCH {
                     continue;
                 }
@@ -191,13 +221,19 @@ fn produce_copies<R: Read>(
 }
 
 /// The helper thread of a log in memory: frames and checks entries, sends their positions.
-fn produce_frames(mut entries: Entries<'_>, out: SyncSender<Batch>, recycled: Receiver<Batch>) {
+fn produce_frames<P>(
+    mut entries: Entries<'_>,
+    prepare: impl Fn(&TxnEntry<'_>) -> P,
+    out: SyncSender<Batch<P>>,
+    recycled: Receiver<Batch<P>>,
+) {
     let mut batch = fresh(&recycled, 0);
     loop {
         let outcome = match entries.next_entry() {
             Ok(Some(e)) => {
                 let start = usize::try_from(e.offset()).unwrap_or(usize::MAX);
                 batch.frames.push(frame_of(&e, start));
+                batch.prepared.push(prepare(&e));
                 if batch.frames.len() < READ_AHEAD_FRAMES {
                     continue;
                 }
@@ -214,12 +250,12 @@ fn produce_frames(mut entries: Entries<'_>, out: SyncSender<Batch>, recycled: Re
 }
 
 /// Runs `body` on a [`ReadAhead`] fed by `produce` on a scoped helper thread.
-fn run<'a, T>(
+fn run<'a, P: Send, T>(
     slice: Option<&'a [u8]>,
     header: FileHeader,
     limits: Limits,
-    produce: impl FnOnce(SyncSender<Batch>, Receiver<Batch>) + Send,
-    body: impl FnOnce(&mut ReadAhead<'a>) -> T,
+    produce: impl FnOnce(SyncSender<Batch<P>>, Receiver<Batch<P>>) + Send,
+    body: impl FnOnce(&mut ReadAhead<'a, P>) -> T,
 ) -> T {
     let (to_caller, batches) = sync_channel(READ_AHEAD_DEPTH);
     let (recycle, recycled) = sync_channel(READ_AHEAD_DEPTH);
@@ -248,12 +284,22 @@ impl<R: Read + Send> LogReader<R> {
     /// checksums the entries while `body` works on earlier ones. The thread ends when the log
     /// does, or as soon as `body` returns.
     pub fn read_ahead<T>(self, body: impl FnOnce(&mut ReadAhead<'_>) -> T) -> T {
+        self.read_ahead_with(|_| (), body)
+    }
+
+    /// [`LogReader::read_ahead`], also running `prepare` on every entry on the helper thread;
+    /// [`ReadAhead::next_prepared`] hands its result over with the entry.
+    pub fn read_ahead_with<P: Send, T>(
+        self,
+        prepare: impl Fn(&TxnEntry<'_>) -> P + Send,
+        body: impl FnOnce(&mut ReadAhead<'_, P>) -> T,
+    ) -> T {
         let (header, limits) = (self.header, self.limits);
         run(
             None,
             header,
             limits,
-            move |out, recycled| produce_copies(self, out, recycled),
+            move |out, recycled| produce_copies(self, prepare, out, recycled),
             body,
         )
     }
@@ -264,6 +310,16 @@ impl<'a> TxnLog<'a> {
     /// them, or as [`TxnLog::entries_lenient`] does when `lenient`): a helper thread frames and
     /// checksums the entries while `body` works on earlier ones. Nothing is copied.
     pub fn read_ahead<T>(&self, lenient: bool, body: impl FnOnce(&mut ReadAhead<'a>) -> T) -> T {
+        self.read_ahead_with(lenient, |_| (), body)
+    }
+
+    /// [`TxnLog::read_ahead`], also running `prepare` on every entry on the helper thread.
+    pub fn read_ahead_with<P: Send, T>(
+        &self,
+        lenient: bool,
+        prepare: impl Fn(&TxnEntry<'_>) -> P + Send,
+        body: impl FnOnce(&mut ReadAhead<'a, P>) -> T,
+    ) -> T {
         let entries = if lenient {
             self.entries_lenient()
         } else {
@@ -273,7 +329,7 @@ impl<'a> TxnLog<'a> {
             Some(self.data),
             self.header,
             self.limits,
-            move |out, recycled| produce_frames(entries, out, recycled),
+            move |out, recycled| produce_frames(entries, prepare, out, recycled),
             body,
         )
     }
@@ -324,6 +380,42 @@ mod tests {
         assert_eq!(ahead.len(), 40_000);
         assert_eq!(ahead, plain);
         assert_eq!(end.expect("end"), plain_end.expect("end"));
+    }
+
+    #[test]
+    fn prepared_values_travel_with_their_entries() {
+        let log = sample_log(20_000);
+        let reader = LogReader::new(&log[..], Limits::default()).expect("header");
+        let pairs = reader.read_ahead_with(
+            |e| (e.index(), e.record().map(|r| r.header.cxid).ok()),
+            |ahead| {
+                let mut pairs = Vec::new();
+                while let Ok(Some((e, p))) = ahead.next_prepared() {
+                    pairs.push((e.index(), *p));
+                }
+                pairs
+            },
+        );
+        assert_eq!(pairs.len(), 20_000);
+        for (i, (index, (prepared_index, cxid))) in pairs.into_iter().enumerate() {
+            assert_eq!(
+                (index, prepared_index, cxid),
+                (i as u64, i as u64, Some(i as i32))
+            );
+        }
+        let parsed = TxnLog::parse(&log, Limits::default()).expect("header");
+        let zxids = parsed.read_ahead_with(
+            false,
+            |e| e.zxid(),
+            |ahead| {
+                let mut ok = 0;
+                while let Ok(Some((e, z))) = ahead.next_prepared() {
+                    ok += usize::from(e.zxid() == *z);
+                }
+                ok
+            },
+        );
+        assert_eq!(zxids, 20_000);
     }
 
     #[test]
