@@ -8,7 +8,9 @@ pub mod model;
 
 use std::io::{self, Read};
 
-use zkformat::filter::{filter_log, filter_snapshot, LogFilterOptions, Policy, SnapshotKnowledge};
+use zkformat::filter::{
+    filter_log, filter_log_bytes, filter_snapshot, LogFilterOptions, Policy, SnapshotKnowledge,
+};
 use zkformat::jute::Reader;
 use zkformat::kind::FileHeader;
 use zkformat::snapshot::{Snapshot, SnapshotItem, SnapshotReader};
@@ -555,6 +557,29 @@ pub fn filter_with(file: &[u8], policy: &Policy) {
             limits,
             false,
         );
+        // The mapped-file filter must agree with the stream filter exactly.
+        let from_bytes = filter_log_bytes(
+            file,
+            Vec::new(),
+            policy,
+            LogFilterOptions::default(),
+            &SnapshotKnowledge::default(),
+            limits,
+            false,
+            &mut |_| {},
+        );
+        match (&res, &from_bytes) {
+            (Ok((a, ra, _)), Ok((b, rb, _))) => {
+                assert_eq!(a, b, "slice and stream filters wrote different logs");
+                assert_eq!(ra, rb, "slice and stream filters report differently");
+            }
+            (Err(a), Err(b)) => assert_eq!(
+                (a.kind(), a.offset()),
+                (b.kind(), b.offset()),
+                "slice and stream filters fail differently"
+            ),
+            _ => panic!("slice and stream filters disagree: {res:?} / {from_bytes:?}"),
+        }
         let (out, report, _) = match res {
             Ok(r) => r,
             Err(e) => {

@@ -16,6 +16,7 @@
 //! digest is absent).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
 use std::io::{self, Read, Write};
@@ -30,7 +31,7 @@ use crate::snapshot::{
 };
 use crate::tree::DataTree;
 use crate::txn::{op, MultiTxn, Txn, TxnHeader, TxnRecord, TXN_DIGEST_SIZE, TXN_HEADER_SIZE};
-use crate::txnlog::{LogEnd, LogReader, TxnEntry, TxnLogWriter};
+use crate::txnlog::{LogEnd, LogReader, ReadAhead, TxnEntry, TxnLog, TxnLogWriter};
 use crate::zxid::Zxid;
 
 /// What to drop.
@@ -250,8 +251,9 @@ pub struct LogFilterOptions {
 pub struct LogFilter {
     policy: Policy,
     /// Live dropped ephemerals: owner, and whether the log created them (not the snapshot).
-    live: HashMap<Vec<u8>, (i64, bool)>,
-    by_session: HashMap<i64, HashSet<Vec<u8>>>,
+    live: HashMap<Arc<[u8]>, (i64, bool)>,
+    /// The same paths per owner session (shared with `live`).
+    by_session: HashMap<i64, HashSet<Arc<[u8]>>>,
     /// Stored cversion of the parents of dropped nodes (as of the last create under them), with
     /// how many dropped children each still has: what a stand-in for a dropped delete needs.
     parents: HashMap<Vec<u8>, (i32, u32)>,
@@ -329,9 +331,6 @@ enum Verdict {
     Drop(Category),
     /// Replace the op by the sub-ops it pushed (which keep its effect on the parent).
     Replace(Category),
-    /// Judged from peeked facts, the op turned out to need its decoded body (a create that is
-    /// replaced): judge it again with the record. Nothing was changed yet.
-    NeedsTxn,
 }
 
 /// What judging an op needs to know about it.
@@ -345,6 +344,10 @@ enum OpClass {
         ephemeral: bool,
         /// Container or TTL node.
         ext: Option<CreateExt>,
+        /// A create without parentCVersion (pre-3.4 `CreateTxnV0`).
+        v0: bool,
+        /// Data length (for the report).
+        data_len: usize,
     },
     /// delete, deleteContainer.
     Delete,
@@ -366,16 +369,19 @@ impl OpClass {
                 parent_cversion: c.parent_cversion.unwrap_or(-1),
                 ephemeral: c.ephemeral.get(),
                 ext: None,
+                v0: c.parent_cversion.is_none(),
+                data_len: c.data.map_or(0, <[u8]>::len),
             },
-            Txn::CreateContainer(c) => OpClass::Create {
+            Txn::CreateContainer(c) | Txn::CreateTtl(c) => OpClass::Create {
                 parent_cversion: c.parent_cversion,
                 ephemeral: false,
-                ext: Some(CreateExt::Container),
-            },
-            Txn::CreateTtl(c) => OpClass::Create {
-                parent_cversion: c.parent_cversion,
-                ephemeral: false,
-                ext: Some(CreateExt::Ttl),
+                ext: Some(if c.ttl.is_some() {
+                    CreateExt::Ttl
+                } else {
+                    CreateExt::Container
+                }),
+                v0: false,
+                data_len: c.data.map_or(0, <[u8]>::len),
             },
             Txn::Delete { .. } | Txn::DeleteContainer { .. } => OpClass::Delete,
             _ => OpClass::Other,
@@ -392,7 +398,11 @@ pub struct EntryPeek(Result<Peeked>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Peeked {
-    /// Decided from the whole record (sessions, multis).
+    /// A createSession.
+    CreateSession { timeout: i32, digest: bool },
+    /// A closeSession (its paths are not needed: the filter knows the session's ephemerals).
+    CloseSession { digest: bool },
+    /// Decided from the whole record (multis).
     Whole,
     /// An op; `path` is its range in the payload.
     Op {
@@ -408,7 +418,12 @@ pub fn peek(entry: &TxnEntry<'_>) -> EntryPeek {
     EntryPeek(entry.record().map(|rec| {
         let digest = rec.digest.is_some();
         match &rec.body {
-            Txn::CreateSession { .. } | Txn::CloseSession(_) | Txn::Multi(_) => Peeked::Whole,
+            Txn::CreateSession { timeout } => Peeked::CreateSession {
+                timeout: *timeout,
+                digest,
+            },
+            Txn::CloseSession(_) => Peeked::CloseSession { digest },
+            Txn::Multi(_) => Peeked::Whole,
             t => match OpClass::of(t) {
                 None => Peeked::Op {
                     path: None,
@@ -437,15 +452,20 @@ pub fn peek(entry: &TxnEntry<'_>) -> EntryPeek {
 /// a delete of the same path, in one multi with the original zxid. Replayed, they leave no node
 /// but move the parent's cversion and pzxid exactly as the original create did, so sequential
 /// names handed out later never repeat.
-fn vanishing_create(out: &mut SubOps, sub_op: i32, body: &[u8], t: &Txn<'_>, path: &[u8]) {
-    match t {
-        Txn::Create(c) | Txn::Create2(c) => out.push_with(op::CREATE, |b| {
-            Txn::Create(crate::txn::CreateTxn {
-                ephemeral: crate::jute::JuteBool(0),
-                parent_cversion: Some(c.parent_cversion.unwrap_or(-1)),
-                ..*c
-            })
-            .encode(b);
+fn vanishing_create(out: &mut SubOps, sub_op: i32, body: &[u8], class: OpClass, path: &[u8]) {
+    match class {
+        // create / create2 (also pre-3.4 ones without parentCVersion): the same record with the
+        // ephemeral flag cleared, as a plain create with a parentCVersion.
+        OpClass::Create { ext: None, v0, .. } => out.push_with(op::CREATE, |b| {
+            b.extend_from_slice(body);
+            // The flag is the last byte, or the one before the 4-byte parentCVersion.
+            let flag = b.len().checked_sub(if v0 { 1 } else { 5 });
+            if let Some(f) = flag.and_then(|at| b.get_mut(at)) {
+                *f = 0;
+            }
+            if v0 {
+                crate::jute::put_i32(b, -1);
+            }
         }),
         _ => out.push(sub_op, body),
     }
@@ -473,7 +493,7 @@ impl LogFilter {
     /// (learned from a snapshot), so later txns on it are dropped too.
     pub fn learn_ephemeral(&mut self, path: &[u8], owner: i64) {
         if self.policy.drop_ephemerals {
-            self.track(path.to_vec(), owner, false);
+            self.track(path, owner, false);
         }
     }
 
@@ -489,12 +509,13 @@ impl LogFilter {
         }
     }
 
-    fn track(&mut self, path: Vec<u8>, owner: i64, from_log: bool) {
+    fn track(&mut self, path: &[u8], owner: i64, from_log: bool) {
+        let shared: Arc<[u8]> = Arc::from(path);
         self.by_session
             .entry(owner)
             .or_default()
-            .insert(path.clone());
-        let parent = parent_of(&path);
+            .insert(Arc::clone(&shared));
+        let parent = parent_of(path);
         match self.parents.get_mut(parent) {
             Some(e) => e.1 += 1,
             None => {
@@ -509,7 +530,7 @@ impl LogFilter {
                 }
             }
         }
-        self.live.insert(path, (owner, from_log));
+        self.live.insert(shared, (owner, from_log));
     }
 
     fn untrack(&mut self, path: &[u8]) -> bool {
@@ -571,17 +592,14 @@ impl LogFilter {
         out.push_with(op::DELETE, |b| crate::jute::put_string(b, path));
     }
 
-    /// Decides on one op (top level or inside a multi). `txn` is its decoded body when the
-    /// caller has it; without it a create that must be replaced answers [`Verdict::NeedsTxn`].
-    #[allow(clippy::too_many_arguments)]
+    /// Decides on one op (top level or inside a multi) from its path, its class and its body
+    /// bytes (without digest).
     fn judge_op(
         &mut self,
         session: i64,
         sub_op: i32,
         body: &[u8],
-        path: &[u8],
-        class: OpClass,
-        txn: Option<&Txn<'_>>,
+        (path, class): (&[u8], OpClass),
         bytes: usize,
     ) -> Verdict {
         let prefix = if self.policy.prefixes.is_empty() {
@@ -595,19 +613,9 @@ impl LogFilter {
                 parent_cversion: pcv,
                 ephemeral,
                 ext,
+                data_len,
+                ..
             } => {
-                let drop_ephemeral = ephemeral && self.policy.drop_ephemerals;
-                let replaced = if prefix.is_some() {
-                    direct_child
-                } else {
-                    drop_ephemeral
-                };
-                let t = match txn {
-                    Some(t) => t,
-                    None if replaced => return Verdict::NeedsTxn,
-                    // Not replaced: only the peeked facts are used below.
-                    None => &Txn::Error { err: 0 },
-                };
                 if let Some(i) = prefix {
                     self.report.add_prefix(&self.policy, i, bytes);
                     if direct_child {
@@ -616,26 +624,22 @@ impl LogFilter {
                         self.note_create(path, pcv);
                     }
                     return if direct_child {
-                        vanishing_create(&mut self.sub_ops, sub_op, body, t, path);
+                        vanishing_create(&mut self.sub_ops, sub_op, body, class, path);
                         Verdict::Replace(Category::Prefix)
                     } else {
                         Verdict::Drop(Category::Prefix)
                     };
                 }
-                if drop_ephemeral {
-                    self.track(path.to_vec(), session, true);
+                if ephemeral && self.policy.drop_ephemerals {
+                    self.track(path, session, true);
                     self.note_create(path, pcv);
-                    let data_len = match t {
-                        Txn::Create(c) | Txn::Create2(c) => c.data.map_or(0, <[u8]>::len),
-                        _ => 0,
-                    };
                     self.report.add_ephemeral(DroppedEphemeral {
                         path: path.to_vec(),
                         owner: session,
                         data_len,
                         live_at_end: false,
                     });
-                    vanishing_create(&mut self.sub_ops, sub_op, body, t, path);
+                    vanishing_create(&mut self.sub_ops, sub_op, body, class, path);
                     return Verdict::Replace(Category::Ephemeral);
                 }
                 self.note_create(path, pcv);
@@ -715,20 +719,26 @@ impl LogFilter {
                 } else {
                     body
                 };
-                let path = path.and_then(|(a, b)| payload.get(a..b));
-                let verdict = match path {
+                let verdict = match path.and_then(|(a, b)| payload.get(a..b)) {
                     None => Verdict::Keep,
-                    Some(p) => self.judge_op(h.session, h.op, body, p, class, None, bytes),
+                    Some(p) => self.judge_op(h.session, h.op, body, (p, class), bytes),
                 };
-                match verdict {
-                    Verdict::NeedsTxn => self.judge_whole(entry)?,
-                    v => (v, digest),
-                }
+                (verdict, digest)
             }
+            Peeked::CreateSession { timeout, digest } => {
+                self.session_open.insert(h.session, (Some(timeout), true));
+                let verdict = if self.policy.drop_sessions {
+                    Verdict::Drop(Category::Session)
+                } else {
+                    Verdict::Keep
+                };
+                (verdict, digest)
+            }
+            Peeked::CloseSession { digest } => (self.judge_close_session(h.session), digest),
             Peeked::Whole => self.judge_whole(entry)?,
         };
         match verdict {
-            Verdict::Keep | Verdict::NeedsTxn => {
+            Verdict::Keep => {
                 if self.strip_digests && digest {
                     self.report.digests_stripped += 1;
                     return Ok(Decision::StripDigest);
@@ -756,36 +766,12 @@ impl LogFilter {
         }
     }
 
-    /// Judges an entry from its decoded record; also says whether it carries a digest.
+    /// Judges an entry from its decoded record (multis); also says whether it carries a digest.
     fn judge_whole(&mut self, entry: &TxnEntry<'_>) -> Result<(Verdict, bool)> {
         let rec = entry.record()?;
-        let h = rec.header;
         let verdict = match &rec.body {
-            Txn::CreateSession { timeout } => {
-                self.session_open.insert(h.session, (Some(*timeout), true));
-                if self.policy.drop_sessions {
-                    Verdict::Drop(Category::Session)
-                } else {
-                    Verdict::Keep
-                }
-            }
-            Txn::CloseSession(_) => self.judge_close_session(h.session),
             Txn::Multi(m) if !m.failed() => self.judge_multi(&rec, m)?,
-            Txn::Multi(_) => Verdict::Keep,
-            other => match OpClass::of(other) {
-                None => Verdict::Keep,
-                Some((path, class)) => {
-                    let body = entry.payload().get(TXN_HEADER_SIZE..).unwrap_or(&[]);
-                    let body = if rec.digest.is_some() {
-                        body.get(..body.len().saturating_sub(TXN_DIGEST_SIZE))
-                            .unwrap_or(body)
-                    } else {
-                        body
-                    };
-                    let bytes = entry.raw().len();
-                    self.judge_op(h.session, h.op, body, path, class, Some(other), bytes)
-                }
-            },
+            _ => Verdict::Keep,
         };
         Ok((verdict, rec.digest.is_some()))
     }
@@ -802,7 +788,7 @@ impl LogFilter {
                 open_at_end: false,
             });
         }
-        let mut paths: Vec<Vec<u8>> = self
+        let mut paths: Vec<Arc<[u8]>> = self
             .by_session
             .remove(&session)
             .map(|s| s.into_iter().collect())
@@ -812,7 +798,7 @@ impl LogFilter {
             Self::delete_stand_in(&self.parents, &mut self.sub_ops, p);
         }
         for p in &paths {
-            self.live.remove(p);
+            self.live.remove(&**p);
             let parent = parent_of(p);
             if let Some(e) = self.parents.get_mut(parent) {
                 e.1 = e.1.saturating_sub(1);
@@ -840,13 +826,10 @@ impl LogFilter {
             let before = self.sub_ops.mark();
             let verdict = match OpClass::of(&t) {
                 None => Verdict::Keep,
-                Some((path, class)) => {
-                    let session = rec.header.session;
-                    self.judge_op(session, sub.op, data, path, class, Some(&t), data.len() + 8)
-                }
+                Some(op) => self.judge_op(rec.header.session, sub.op, data, op, data.len() + 8),
             };
             match verdict {
-                Verdict::Keep | Verdict::NeedsTxn => self.sub_ops.push(sub.op, data),
+                Verdict::Keep => self.sub_ops.push(sub.op, data),
                 Verdict::Drop(c) => {
                     self.sub_ops.truncate(before);
                     changed = Some(changed.map_or(c, |d| d.min(c)));
@@ -868,7 +851,7 @@ impl LogFilter {
     pub fn finish(mut self) -> FilterReport {
         let live = &self.live;
         for e in &mut self.report.ephemerals {
-            e.live_at_end = live.get(&e.path) == Some(&(e.owner, true));
+            e.live_at_end = live.get(e.path.as_slice()) == Some(&(e.owner, true));
         }
         let mut groups: BTreeMap<Vec<u8>, (u64, u64)> = self
             .dropped_per_parent
@@ -899,6 +882,9 @@ impl LogFilter {
 /// Filters a txn log stream. Kept entries are copied verbatim (or re-framed when rewritten); the
 /// output ends after the last kept entry, without padding.
 ///
+/// Reading, framing, checksumming and decoding run one batch ahead on a helper thread
+/// ([`LogReader::read_ahead_with`] with [`peek`]); the filter decides and writes on this one.
+///
 /// With `salvage`, an error in the input ends the output after the last good entry instead of
 /// failing; the error is returned alongside the report so the caller can say so loudly.
 ///
@@ -914,8 +900,48 @@ pub fn filter_log<R: Read + Send, W: Write>(
     salvage: bool,
 ) -> Result<(W, FilterReport, Option<Error>)> {
     let reader = LogReader::new(input, limits)?;
-    let header: FileHeader = reader.header();
-    let mut writer = TxnLogWriter::with_header(output, header).map_err(|e| Error::output(&e, 0))?;
+    let (mut filter, mut writer) =
+        start_log_filter(reader.header(), output, policy, options, learned)?;
+    let (end, salvaged) = reader.read_ahead_with(peek, |entries| {
+        filter_entries(entries, &mut filter, &mut writer, salvage, &mut |_| {})
+    })?;
+    finish_log_filter(filter, writer, end, salvaged)
+}
+
+/// [`filter_log`] over a log in memory (a memory-mapped file): entries are framed, checked and
+/// decoded ahead on a helper thread without being copied. `progress` is told, every few
+/// thousand entries, the offset reached.
+///
+/// # Errors
+/// As [`filter_log`].
+#[allow(clippy::too_many_arguments)]
+pub fn filter_log_bytes<W: Write>(
+    input: &[u8],
+    output: W,
+    policy: &Policy,
+    options: LogFilterOptions,
+    learned: &SnapshotKnowledge,
+    limits: Limits,
+    salvage: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(W, FilterReport, Option<Error>)> {
+    let log = TxnLog::parse(input, limits)?;
+    let (mut filter, mut writer) =
+        start_log_filter(log.header(), output, policy, options, learned)?;
+    let (end, salvaged) = log.read_ahead_with(false, peek, |entries| {
+        filter_entries(entries, &mut filter, &mut writer, salvage, progress)
+    })?;
+    finish_log_filter(filter, writer, end, salvaged)
+}
+
+fn start_log_filter<W: Write>(
+    header: FileHeader,
+    output: W,
+    policy: &Policy,
+    options: LogFilterOptions,
+    learned: &SnapshotKnowledge,
+) -> Result<(LogFilter, TxnLogWriter<W>)> {
+    let writer = TxnLogWriter::with_header(output, header).map_err(|e| Error::output(&e, 0))?;
     let mut filter = LogFilter::new(policy.clone(), options);
     for (p, o) in &learned.ephemerals {
         filter.learn_ephemeral(p, *o);
@@ -923,31 +949,53 @@ pub fn filter_log<R: Read + Send, W: Write>(
     for (p, cv) in &learned.parent_cversions {
         filter.learn_parent_cversion(p, *cv);
     }
-    // Reading, framing and checksumming run one batch ahead on a helper thread.
-    // Decoding (`peek`) runs there too; the filter decides here.
-    let (log_end, salvaged) = reader.read_ahead_with(peek, |entries| -> Result<_> {
-        loop {
-            let (entry, peeked) = match entries.next_prepared() {
-                Ok(Some(e)) => e,
-                Ok(None) => break,
-                Err(e) if salvage => return Ok((None, Some(e))),
-                Err(e) => return Err(e),
-            };
-            let decision = match filter.decide_peeked(&entry, peeked) {
-                Ok(d) => d,
-                Err(e) if salvage => return Ok((None, Some(e))),
-                Err(e) => return Err(e),
-            };
-            let w = match decision {
-                Decision::Keep => writer.append_entry(&entry),
-                Decision::Rewrite(p) => writer.append_payload(p),
-                Decision::StripDigest => writer.append_entry_without_digest(&entry),
-                Decision::Drop => Ok(()),
-            };
-            w.map_err(|e| Error::output(&e, entry.offset()))?;
+    Ok((filter, writer))
+}
+
+/// Entries between progress reports.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// Decides on and writes every entry; returns how the log ended and, when salvaging, the error
+/// that ended it.
+fn filter_entries<W: Write>(
+    entries: &mut ReadAhead<'_, EntryPeek>,
+    filter: &mut LogFilter,
+    writer: &mut TxnLogWriter<W>,
+    salvage: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Option<LogEnd>, Option<Error>)> {
+    loop {
+        let (entry, peeked) = match entries.next_prepared() {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(e) if salvage => return Ok((None, Some(e))),
+            Err(e) => return Err(e),
+        };
+        if entry.index() % PROGRESS_EVERY == 0 {
+            progress(entry.offset());
         }
-        Ok((entries.end(), None))
-    })?;
+        let decision = match filter.decide_peeked(&entry, peeked) {
+            Ok(d) => d,
+            Err(e) if salvage => return Ok((None, Some(e))),
+            Err(e) => return Err(e),
+        };
+        let w = match decision {
+            Decision::Keep => writer.append_entry(&entry),
+            Decision::Rewrite(p) => writer.append_payload(p),
+            Decision::StripDigest => writer.append_entry_without_digest(&entry),
+            Decision::Drop => Ok(()),
+        };
+        w.map_err(|e| Error::output(&e, entry.offset()))?;
+    }
+    Ok((entries.end(), None))
+}
+
+fn finish_log_filter<W: Write>(
+    filter: LogFilter,
+    writer: TxnLogWriter<W>,
+    log_end: Option<LogEnd>,
+    salvaged: Option<Error>,
+) -> Result<(W, FilterReport, Option<Error>)> {
     let mut report = filter.finish();
     report.log_end = log_end;
     report.records_out = writer.entries_written();
@@ -1268,6 +1316,53 @@ mod tests {
                 (e.zxid().0, e.header().op)
             })
             .collect()
+    }
+
+    #[test]
+    fn vanishing_creates_are_the_same_record_made_persistent() {
+        // With and without parentCVersion (pre-3.4 CreateTxnV0), any non-zero flag byte.
+        for (with_pcv, flag) in [(true, 1u8), (false, 1), (true, 0x7f)] {
+            let mut body = Vec::new();
+            jute::put_string(&mut body, b"/p/e");
+            jute::put_buffer(&mut body, Some(b"data"));
+            AclList::encode_acls(&[Acl::OPEN_UNSAFE], &mut body);
+            body.push(flag);
+            if with_pcv {
+                jute::put_i32(&mut body, 42);
+            }
+            let mut payload = Vec::new();
+            TxnHeader {
+                session: 9,
+                cxid: 1,
+                zxid: Zxid(5),
+                time: 0,
+                op: op::CREATE,
+            }
+            .encode(&mut payload);
+            payload.extend_from_slice(&body);
+            let rec = TxnRecord::decode(&payload, 0, Limits::default()).unwrap();
+            let Txn::Create(c) = rec.body else {
+                panic!("not a create: {:?}", rec.body)
+            };
+            let (path, class) = OpClass::of(&rec.body).unwrap();
+            let mut got = SubOps::default();
+            vanishing_create(&mut got, op::CREATE, &body, class, path);
+            let mut want = SubOps::default();
+            want.push_with(op::CREATE, |b| {
+                Txn::Create(crate::txn::CreateTxn {
+                    ephemeral: jute::JuteBool(0),
+                    parent_cversion: Some(c.parent_cversion.unwrap_or(-1)),
+                    ..c
+                })
+                .encode(b)
+            });
+            want.push_with(op::DELETE, |b| jute::put_string(b, b"/p/e"));
+            assert_eq!(
+                (got.count, &got.bytes),
+                (want.count, &want.bytes),
+                "{with_pcv} {flag}"
+            );
+        }
     }
 
     #[test]

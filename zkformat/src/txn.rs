@@ -671,6 +671,15 @@ impl<'a> TxnRecord<'a> {
     pub fn decode(payload: &'a [u8], base: u64, limits: Limits) -> Result<TxnRecord<'a>> {
         let mut r = Reader::new(payload, base, limits);
         let header = TxnHeader::decode(&mut r)?;
+        Self::decode_after_header(header, r)
+    }
+
+    /// Decodes the rest of a payload whose header is known (`r` is positioned after it).
+    pub(crate) fn decode_after_header(
+        header: TxnHeader,
+        mut r: Reader<'a>,
+    ) -> Result<TxnRecord<'a>> {
+        let base = r.offset() - TXN_HEADER_SIZE as u64;
         let body = match header.op {
             op::CHECK => {
                 return Err(

@@ -170,7 +170,10 @@ impl<'a> TxnEntry<'a> {
     /// # Errors
     /// See [`TxnRecord::decode`]; the error carries this entry's index and zxid.
     pub fn record(&self) -> Result<TxnRecord<'a>> {
-        TxnRecord::decode(self.payload(), self.offset + 12, self.limits)
+        // The header was decoded when the entry was framed: start after it.
+        let mut r = Reader::new(self.payload(), self.offset + 12, self.limits);
+        r.bytes(TXN_HEADER_SIZE, "txn header")
+            .and_then(|_| TxnRecord::decode_after_header(self.header, r))
             .map_err(|e| e.with_zxid(self.header.zxid).with_record(self.index))
     }
 }

@@ -5,7 +5,8 @@ use std::io::{self, BufWriter};
 use clap::Args;
 use serde_json::json;
 use zkformat::filter::{
-    filter_log, filter_snapshot, learn_from_snapshot, Category, LogFilterOptions, SnapshotKnowledge,
+    filter_log, filter_log_bytes, filter_snapshot, learn_from_snapshot, Category, LogFilterOptions,
+    SnapshotKnowledge,
 };
 use zkformat::kind::FileKind;
 use zkformat::snapshot::SnapshotReader;
@@ -85,7 +86,6 @@ pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
         );
     }
     let total = input.bytes().map(|b| b.len() as u64);
-    let reader = Progress::new(input.reader(), total, "zkfilter", a.run.quiet);
     let mut dest = if a.run.dry_run {
         None
     } else {
@@ -96,15 +96,36 @@ pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
             Some(d) => d.writer(),
             None => Box::new(io::sink()),
         };
-        filter_log(
-            reader,
-            BufWriter::with_capacity(1 << 20, sink),
-            &policy,
-            options,
-            &learned,
-            limits,
-            a.run.salvage,
-        )
+        let out = BufWriter::with_capacity(1 << 20, sink);
+        match input.bytes() {
+            // A mapped file (or standard input redirected from one): nothing is copied.
+            Some(bytes) => {
+                let mut shown = Progress::new(io::empty(), total, "zkfilter", a.run.quiet);
+                let (salvage, learned) = (a.run.salvage, &learned);
+                filter_log_bytes(
+                    bytes,
+                    out,
+                    &policy,
+                    options,
+                    learned,
+                    limits,
+                    salvage,
+                    &mut |at| shown.reached(at),
+                )
+            }
+            None => {
+                let reader = Progress::new(input.reader(), total, "zkfilter", a.run.quiet);
+                filter_log(
+                    reader,
+                    out,
+                    &policy,
+                    options,
+                    &learned,
+                    limits,
+                    a.run.salvage,
+                )
+            }
+        }
     };
     let (w, report, salvaged) = result.map_err(|e| match e.kind() {
         zkformat::ErrorKind::Output(_, msg) => {
