@@ -1,7 +1,8 @@
 //! Snapshots: parse (plain, gzip, snappy; every seal checked and the tree digest computed as the
-//! parser goes), the tree digest alone, and writing a snapshot.
+//! parser goes), decompression alone, the tree digest alone, and writing a snapshot.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use zkformat::compression;
 use zkformat::digest::TreeDigest;
 use zkformat::snapshot::{Node, Snapshot, SnapshotItem, SnapshotReader, SnapshotWriter, Tail};
 use zkformat::{Limits, Zxid};
@@ -54,6 +55,16 @@ fn snapshots(c: &mut Criterion) {
                 SnapshotReader::open(black_box(&data[..]), Limits::default())
                     .and_then(SnapshotReader::check)
                     .expect("ok")
+            })
+        });
+    }
+    // Decompression alone (into a sink), to show what bounds the compressed parses above.
+    for (name, data) in [("gzip", &gz), ("snappy", &snappy)] {
+        g.bench_function(format!("decompress-only/generated-{name}"), |b| {
+            b.iter(|| {
+                let (_, mut r) =
+                    compression::open(black_box(&data[..]), Limits::default()).expect("open");
+                std::io::copy(&mut r, &mut std::io::sink()).expect("decompress")
             })
         });
     }

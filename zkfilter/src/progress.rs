@@ -48,13 +48,6 @@ impl<R> Progress<R> {
         let _ = e.flush();
     }
 
-    /// Says how far the work got, for inputs that are not read through this wrapper (mapped
-    /// files).
-    pub fn reached(&mut self, done: u64) {
-        self.done = done;
-        self.show(false);
-    }
-
     /// Clears the progress line.
     pub fn finish(&mut self) {
         if self.enabled {

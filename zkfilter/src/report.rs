@@ -80,15 +80,12 @@ pub fn to_json(
                 (c.name().to_string(), json!({"count": n, "bytes": b}))
             })
             .collect();
+    let samples = samples_by_parent(report);
     let groups: Vec<Value> = report
         .ephemeral_parents
         .iter()
         .map(|(parent, (count, live))| {
-            let sample = report
-                .ephemerals
-                .iter()
-                .find(|e| parent_of(&e.path) == parent.as_slice())
-                .map(|e| e.path.as_slice());
+            let sample = samples.get(parent.as_slice()).copied();
             json!({
                 "parent": text(parent),
                 "count": count,
@@ -127,6 +124,7 @@ pub fn to_json(
             "liveAtEnd": e.live_at_end,
         })).collect::<Vec<_>>(),
         "ephemeralGroups": groups,
+        "ephemeralsInUnlistedParents": report.ephemerals_in_unlisted_parents,
         "prefixes": report.prefix_drops.iter().map(|(p, (n, b))| json!({"prefix": text(p), "count": n, "bytes": b})).collect::<Vec<_>>(),
         "ttlNodes": report.ttl_nodes,
         "containerNodes": report.container_nodes,
@@ -161,12 +159,9 @@ pub fn summary_lines(report: &FilterReport, dry_run: bool) -> Vec<String> {
     if live_sessions > 0 {
         v.push(format!("zkfilter: {live_sessions} sessions were open at the end of the input; their ephemeral nodes would have come back"));
     }
+    let samples = samples_by_parent(report);
     for (parent, (count, live)) in report.ephemeral_parents.iter().take(20) {
-        let sample = report
-            .ephemerals
-            .iter()
-            .find(|e| parent_of(&e.path) == parent.as_slice())
-            .map(|e| last_component(&e.path));
+        let sample = samples.get(parent.as_slice()).map(|p| last_component(p));
         v.push(format!(
             "zkfilter:   {:<12} {} ({count} ephemerals, {live} live at end)",
             recipe_of(parent, sample),
@@ -177,6 +172,13 @@ pub fn summary_lines(report: &FilterReport, dry_run: bool) -> Vec<String> {
         v.push(format!(
             "zkfilter:   … and {} more parents (see --report)",
             report.ephemeral_parents.len() - 20
+        ));
+    }
+    if report.ephemerals_in_unlisted_parents > 0 {
+        v.push(format!(
+            "zkfilter:   … and {} ephemerals under parents beyond the first {} (counted, not listed)",
+            report.ephemerals_in_unlisted_parents,
+            zkformat::filter::REPORT_DETAIL_LIMIT
         ));
     }
     if report.multis_rewritten > 0 {
@@ -198,6 +200,15 @@ pub fn summary_lines(report: &FilterReport, dry_run: bool) -> Vec<String> {
         v.push(format!("zkfilter: snapshot digest {d}"));
     }
     v
+}
+
+/// The first listed ephemeral path under each parent (a sample for the recipe guess).
+fn samples_by_parent(report: &FilterReport) -> std::collections::HashMap<&[u8], &[u8]> {
+    let mut m = std::collections::HashMap::new();
+    for e in &report.ephemerals {
+        m.entry(parent_of(&e.path)).or_insert(e.path.as_slice());
+    }
+    m
 }
 
 #[cfg(test)]

@@ -170,8 +170,11 @@ pub struct FilterReport {
     pub sessions: Vec<DroppedSession>,
     /// Ephemeral nodes dropped (at most [`REPORT_DETAIL_LIMIT`]).
     pub ephemerals: Vec<DroppedEphemeral>,
-    /// Ephemerals dropped per parent path: (count, live at end).
+    /// Ephemerals dropped per parent path: (count, live at end), for at most
+    /// [`REPORT_DETAIL_LIMIT`] parents (the first met), so memory stays bounded.
     pub ephemeral_parents: BTreeMap<Vec<u8>, (u64, u64)>,
+    /// Dropped ephemerals under parents beyond that limit (not in `ephemeral_parents`).
+    pub ephemerals_in_unlisted_parents: u64,
     /// Nodes (or txns) dropped below each prefix: (count, bytes).
     pub prefix_drops: BTreeMap<Vec<u8>, (u64, u64)>,
     /// Kept TTL nodes (a restoring server needs `zookeeper.extendedTypesEnabled=true`).
@@ -211,13 +214,18 @@ impl FilterReport {
     fn add_ephemeral(&mut self, e: DroppedEphemeral) {
         if e.live_at_end {
             let parent = parent_of(&e.path);
+            let room = self.ephemeral_parents.len() < REPORT_DETAIL_LIMIT;
             match self.ephemeral_parents.get_mut(parent) {
                 Some(g) => {
                     g.0 += 1;
                     g.1 += 1;
                 }
-                None => {
+                None if room => {
                     self.ephemeral_parents.insert(parent.to_vec(), (1, 1));
+                }
+                None => {
+                    self.ephemerals_in_unlisted_parents += 1;
+                    self.truncated = true;
                 }
             }
         }
@@ -523,10 +531,17 @@ impl LogFilter {
             }
         }
         if from_log {
+            // Bounded like the report's other details: memory follows live ephemerals, not the
+            // number of parents a long log ever used.
+            let room = self.dropped_per_parent.len() < REPORT_DETAIL_LIMIT;
             match self.dropped_per_parent.get_mut(parent) {
                 Some(n) => *n += 1,
-                None => {
+                None if room => {
                     self.dropped_per_parent.insert(parent.to_vec(), 1);
+                }
+                None => {
+                    self.report.ephemerals_in_unlisted_parents += 1;
+                    self.report.truncated = true;
                 }
             }
         }
@@ -1363,6 +1378,29 @@ mod tests {
                 "{with_pcv} {flag}"
             );
         }
+    }
+
+    #[test]
+    fn per_parent_counts_are_bounded() {
+        // Every ephemeral under its own parent: only the first REPORT_DETAIL_LIMIT parents are
+        // listed, the rest are counted.
+        let mut b = LogBuilder::new();
+        let n = REPORT_DETAIL_LIMIT + 700;
+        for i in 0..n {
+            b.add(
+                7,
+                op::CREATE,
+                &create(format!("/p{i}/e").as_bytes(), true),
+                false,
+            );
+        }
+        let (_, report) = run(&b.done(), &Policy::default());
+        assert_eq!(report.ephemeral_parents.len(), REPORT_DETAIL_LIMIT);
+        assert_eq!(report.ephemerals_in_unlisted_parents, 700);
+        assert!(report.truncated);
+        let listed: u64 = report.ephemeral_parents.values().map(|g| g.0).sum();
+        assert_eq!(listed + 700, n as u64);
+        assert!(report.ephemeral_parents.values().all(|g| *g == (1, 1)));
     }
 
     #[test]
