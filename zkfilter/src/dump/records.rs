@@ -5,7 +5,6 @@
 //! that has children; the tree is never built. Standard input holding a snapshot is first copied
 //! to a temporary file.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -151,8 +150,8 @@ pub fn dump_log(
 }
 
 /// Counts children per parent-path hash (first pass of a snapshot dump).
-pub fn count_children(bytes: &[u8], limits: zkformat::Limits) -> HashMap<u64, u32> {
-    let mut counts: HashMap<u64, u32> = HashMap::new();
+pub fn count_children(bytes: &[u8], limits: zkformat::Limits) -> foldhash::HashMap<u64, u32> {
+    let mut counts = foldhash::HashMap::default();
     let Ok(mut src) = SnapSource::from_slice(bytes, limits) else {
         return counts;
     };
