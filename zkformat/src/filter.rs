@@ -557,17 +557,21 @@ impl LogFilter {
                         self.by_session.remove(&owner);
                     }
                 }
-                let parent = parent_of(path);
-                if let Some(e) = self.parents.get_mut(parent) {
-                    e.1 = e.1.saturating_sub(1);
-                    // Prefixes keep their entry: their direct children come and go.
-                    if e.1 == 0 && self.policy.prefixes.iter().all(|p| p.as_slice() != parent) {
-                        self.parents.remove(parent);
-                    }
-                }
+                self.release_parent(parent_of(path));
                 true
             }
             None => false,
+        }
+    }
+
+    /// One dropped child of `parent` is gone: forget the parent once it has none left.
+    fn release_parent(&mut self, parent: &[u8]) {
+        if let Some(e) = self.parents.get_mut(parent) {
+            e.1 = e.1.saturating_sub(1);
+            // Prefixes keep their entry: their direct children come and go.
+            if e.1 == 0 && self.policy.prefixes.iter().all(|p| p.as_slice() != parent) {
+                self.parents.remove(parent);
+            }
         }
     }
 
@@ -617,11 +621,7 @@ impl LogFilter {
         (path, class): (&[u8], OpClass),
         bytes: usize,
     ) -> Verdict {
-        let prefix = if self.policy.prefixes.is_empty() {
-            None
-        } else {
-            self.policy.prefix_of(path)
-        };
+        let prefix = self.policy.prefix_of(path);
         let direct_child = prefix.is_some() && self.policy.prefix_of(parent_of(path)).is_none();
         match class {
             OpClass::Create {
@@ -714,7 +714,10 @@ impl LogFilter {
         entry: &TxnEntry<'_>,
         peeked: &EntryPeek,
     ) -> Result<Decision<'s>> {
-        let peeked = peeked.0.clone()?;
+        let peeked = match &peeked.0 {
+            Ok(p) => *p,
+            Err(e) => return Err(e.clone()),
+        };
         let h = *entry.header();
         let bytes = entry.raw().len();
         self.report.records_in += 1;
@@ -814,13 +817,7 @@ impl LogFilter {
         }
         for p in &paths {
             self.live.remove(&**p);
-            let parent = parent_of(p);
-            if let Some(e) = self.parents.get_mut(parent) {
-                e.1 = e.1.saturating_sub(1);
-                if e.1 == 0 && self.policy.prefixes.iter().all(|q| q.as_slice() != parent) {
-                    self.parents.remove(parent);
-                }
-            }
+            self.release_parent(parent_of(p));
         }
         if !self.policy.drop_sessions {
             Verdict::Keep

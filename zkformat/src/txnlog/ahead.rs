@@ -136,7 +136,11 @@ impl<P> ReadAhead<'_, P> {
             Some(s) => s,
             None => &self.current.bytes,
         };
-        let raw = source.get(f.start..f.start + f.len).unwrap_or(&[]);
+        let raw = f
+            .start
+            .checked_add(f.len)
+            .and_then(|end| source.get(f.start..end))
+            .unwrap_or(&[]);
         let entry = TxnEntry {
             raw,
             offset: f.offset,
