@@ -1,4 +1,5 @@
-//! Snapshots: parse (plain, gzip, snappy; every seal checked and the tree digest computed as the
+//! Snapshots: parse (plain, gzip, snappy, the compressed ones also with decompression ahead on
+//! a helper thread; every seal checked and the tree digest computed as the
 //! parser goes), decompression alone, the tree digest alone, and writing a snapshot.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
@@ -55,6 +56,18 @@ fn snapshots(c: &mut Criterion) {
                 SnapshotReader::open(black_box(&data[..]), Limits::default())
                     .and_then(SnapshotReader::check)
                     .expect("ok")
+            })
+        });
+    }
+    // The same with the decompressor one step ahead on a helper thread (two cores).
+    for (name, data) in [("gzip", &gz), ("snappy", &snappy)] {
+        g.bench_function(format!("parse+digest/generated-{name}-stream-ahead"), |b| {
+            b.iter(|| {
+                std::thread::scope(|s| {
+                    SnapshotReader::open_ahead(s, black_box(&data[..]), Limits::default())
+                        .and_then(SnapshotReader::check)
+                        .expect("ok")
+                })
             })
         });
     }

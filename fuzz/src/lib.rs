@@ -206,11 +206,21 @@ pub fn snap_from_slice(data: &[u8], limits: Limits) -> SnapOutcome {
 
 /// Reads a whole snapshot (any compression) from a stream.
 pub fn snap_from_reader<R: Read>(r: R, limits: Limits) -> SnapOutcome {
+    snap_from_opened(SnapshotReader::open(r, limits))
+}
+
+/// [`snap_from_reader`] with the decompression on a helper thread
+/// (`SnapshotReader::open_ahead`).
+pub fn snap_from_reader_ahead<R: Read + Send>(r: R, limits: Limits) -> SnapOutcome {
+    std::thread::scope(|s| snap_from_opened(SnapshotReader::open_ahead(s, r, limits)))
+}
+
+fn snap_from_opened(opened: zkformat::Result<SnapshotReader<'_>>) -> SnapOutcome {
     let mut out = SnapOutcome {
         items: Vec::new(),
         error: None,
     };
-    let mut rd = match SnapshotReader::open(r, limits) {
+    let mut rd = match opened {
         Ok(r) => r,
         Err(e) => {
             out.error = Some((kind_name(e.kind()), e.offset()));
@@ -394,9 +404,17 @@ pub fn snapshot(data: &[u8]) {
             let sn = compress(data, zkformat::compression::Compression::Snappy);
             let from_sn = snap_from_reader(&sn[..], limits);
             assert_eq!(slice, from_sn, "snappy-wrapped snapshot differs from slice");
+            let ahead = snap_from_reader_ahead(ShortReads::new(&gz, seed_of(data) + 2), limits);
+            assert_eq!(
+                slice, ahead,
+                "gzip-wrapped snapshot read ahead differs from slice"
+            );
         }
     } else {
-        let _ = snap_from_reader(ShortReads::new(data, seed_of(data)), limits);
+        // A compressed input reads the same with the decompressor on a helper thread.
+        let plain = snap_from_reader(ShortReads::new(data, seed_of(data)), limits);
+        let ahead = snap_from_reader_ahead(ShortReads::new(data, seed_of(data)), limits);
+        assert_eq!(plain, ahead, "decompressing ahead changed what was read");
     }
 }
 

@@ -14,6 +14,9 @@ use flate2::write::GzEncoder;
 use crate::kind::{FileKind, SNAPPY_JAVA_MAGIC};
 use crate::limits::Limits;
 
+mod ahead;
+pub use ahead::{open_ahead, DECOMPRESS_AHEAD_CHUNK, DECOMPRESS_AHEAD_DEPTH};
+
 /// Largest snappy-java chunk accepted (compressed or decompressed): 64 MiB. snappy-java writes
 /// 32 KiB blocks by default.
 pub const MAX_SNAPPY_BLOCK: usize = 64 << 20;
@@ -90,6 +93,13 @@ pub fn open<'r, R: Read + 'r>(
     mut inner: R,
     limits: Limits,
 ) -> io::Result<(Compression, Box<dyn Read + 'r>)> {
+    let prefix = read_prefix(&mut inner)?;
+    let c = Compression::detect(&prefix);
+    Ok((c, decompress(prefix, inner, c, limits)))
+}
+
+/// The first 8 bytes of `inner` (fewer if it ends sooner): enough to detect the compression.
+fn read_prefix(inner: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut prefix = vec![0u8; 8];
     let mut got = 0;
     while got < prefix.len() {
@@ -101,8 +111,7 @@ pub fn open<'r, R: Read + 'r>(
         }
     }
     prefix.truncate(got);
-    let c = Compression::detect(&prefix);
-    Ok((c, decompress(prefix, inner, c, limits)))
+    Ok(prefix)
 }
 
 /// A reader that fails once more than `cap` bytes came out.
@@ -124,9 +133,17 @@ impl<R> Capped<R> {
 }
 
 impl<R: Read> Read for Capped<R> {
+    /// Exactly the first `cap` bytes come out, however the reads are sized; then a read that
+    /// finds more fails.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n as u64 > self.left {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? == 0 {
+                return Ok(0);
+            }
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
@@ -135,6 +152,10 @@ impl<R: Read> Read for Capped<R> {
                 ),
             ));
         }
+        let room = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.inner.read(&mut buf[..room])?;
         self.left -= n as u64;
         Ok(n)
     }

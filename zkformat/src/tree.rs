@@ -645,8 +645,11 @@ pub fn replay_datadir_with(
             path: cand.path.clone(),
             error: Error::io(&e, 0),
         })?;
-        let result = SnapshotReader::open(&bytes[..], limits)
-            .and_then(|r| DataTree::from_snapshot(r, cand.zxid()));
+        // A compressed snapshot is decompressed on a helper thread, ahead of the parser.
+        let result = std::thread::scope(|s| {
+            SnapshotReader::open_ahead(s, &bytes[..], limits)
+                .and_then(|r| DataTree::from_snapshot(r, cand.zxid()))
+        });
         match result {
             Ok((tree, summary)) => {
                 loaded = Some((cand.clone(), tree, summary));

@@ -151,18 +151,20 @@ pub fn dump_log(
 
 /// Counts children per parent-path hash (first pass of a snapshot dump).
 pub fn count_children(bytes: &[u8], limits: zkformat::Limits) -> foldhash::HashMap<u64, u32> {
-    let mut counts = foldhash::HashMap::default();
-    let Ok(mut src) = SnapSource::from_slice(bytes, limits) else {
-        return counts;
-    };
-    while let Ok(Some(item)) = src.next_item() {
-        if let SnapshotItem::Node(n) = item.value {
-            if !n.path.is_empty() {
-                *counts.entry(path_hash(parent_of(n.path))).or_insert(0) += 1;
+    std::thread::scope(|scope| {
+        let mut counts = foldhash::HashMap::default();
+        let Ok(mut src) = SnapSource::from_slice(scope, bytes, limits) else {
+            return counts;
+        };
+        while let Ok(Some(item)) = src.next_item() {
+            if let SnapshotItem::Node(n) = item.value {
+                if !n.path.is_empty() {
+                    *counts.entry(path_hash(parent_of(n.path))).or_insert(0) += 1;
+                }
             }
         }
-    }
-    counts
+        counts
+    })
 }
 
 /// Dumps a snapshot (plain or compressed). Returns the error that stopped reading, if any.
@@ -175,72 +177,74 @@ pub fn dump_snapshot(
     r: &mut dyn Render,
     out: &mut dyn Write,
 ) -> std::io::Result<Option<CliError>> {
-    let Some(bytes) = input.bytes() else {
-        return Ok(Some(
-            CliError::msg("internal: snapshot input was not spooled").with_path(cx.name),
-        ));
-    };
-    let children = count_children(bytes, cx.opts.limits);
-    let mut src = match SnapSource::from_slice(bytes, cx.opts.limits) {
-        Ok(s) => s,
-        Err(e) => return Ok(Some(CliError::format(cx.name, &e))),
-    };
-    let compression = src.compression();
-    let mut acls = AclCache::default();
-    let mut t = SnapTally::default();
-    let filter = &cx.opts.filter;
-    loop {
-        let item = match src.next_item() {
-            Ok(Some(i)) => i,
-            Ok(None) => {
-                t.complete = true;
-                break;
-            }
-            Err(e) => {
-                t.error = Some(CliError::format(cx.name, &e));
-                break;
-            }
+    std::thread::scope(|scope| {
+        let Some(bytes) = input.bytes() else {
+            return Ok(Some(
+                CliError::msg("internal: snapshot input was not spooled").with_path(cx.name),
+            ));
         };
-        let off = item.offset;
-        match item.value {
-            SnapshotItem::Header(h) => r.snap_header(out, cx, &h, compression, off)?,
-            SnapshotItem::SessionCount(n) => r.session_count(out, cx, n)?,
-            SnapshotItem::Session(s) if filter.session.map_or(true, |id| id == s.id) => {
-                t.sessions_shown += 1;
-                r.session(out, cx, &s, off)?;
+        let children = count_children(bytes, cx.opts.limits);
+        let mut src = match SnapSource::from_slice(scope, bytes, cx.opts.limits) {
+            Ok(s) => s,
+            Err(e) => return Ok(Some(CliError::format(cx.name, &e))),
+        };
+        let compression = src.compression();
+        let mut acls = AclCache::default();
+        let mut t = SnapTally::default();
+        let filter = &cx.opts.filter;
+        loop {
+            let item = match src.next_item() {
+                Ok(Some(i)) => i,
+                Ok(None) => {
+                    t.complete = true;
+                    break;
+                }
+                Err(e) => {
+                    t.error = Some(CliError::format(cx.name, &e));
+                    break;
+                }
+            };
+            let off = item.offset;
+            match item.value {
+                SnapshotItem::Header(h) => r.snap_header(out, cx, &h, compression, off)?,
+                SnapshotItem::SessionCount(n) => r.session_count(out, cx, n)?,
+                SnapshotItem::Session(s) if filter.session.map_or(true, |id| id == s.id) => {
+                    t.sessions_shown += 1;
+                    r.session(out, cx, &s, off)?;
+                }
+                SnapshotItem::AclCacheCount(n) => r.acl_count(out, cx, n)?,
+                SnapshotItem::AclEntry(a) => {
+                    let list = OwnedAcl::list(&a.acls);
+                    r.acl(out, cx, a.key, &list, off)?;
+                    acls.insert(a.key, list);
+                }
+                SnapshotItem::Node(n) if filter.node_matches(n.path, &n.stat) => {
+                    t.shown += 1;
+                    let acl = acls.get(n.acl_key);
+                    let num_children = children.get(&path_hash(n.path)).copied().unwrap_or(0);
+                    r.node(
+                        out,
+                        cx,
+                        &NodeView {
+                            node: &n,
+                            offset: off,
+                            num_children,
+                            acl: acl.as_deref(),
+                        },
+                    )?;
+                }
+                SnapshotItem::TreeEnd => r.tree_end(out, cx, off)?,
+                SnapshotItem::Seal(s) => r.seal(out, cx, &s, off)?,
+                SnapshotItem::Digest(d) => {
+                    let check = src.summary().digest_check(cx.name_zxid);
+                    r.digest(out, cx, &d, check, off)?;
+                }
+                SnapshotItem::LastZxid(z) => r.last_zxid(out, cx, z, off)?,
+                _ => {}
             }
-            SnapshotItem::AclCacheCount(n) => r.acl_count(out, cx, n)?,
-            SnapshotItem::AclEntry(a) => {
-                let list = OwnedAcl::list(&a.acls);
-                r.acl(out, cx, a.key, &list, off)?;
-                acls.insert(a.key, list);
-            }
-            SnapshotItem::Node(n) if filter.node_matches(n.path, &n.stat) => {
-                t.shown += 1;
-                let acl = acls.get(n.acl_key);
-                let num_children = children.get(&path_hash(n.path)).copied().unwrap_or(0);
-                r.node(
-                    out,
-                    cx,
-                    &NodeView {
-                        node: &n,
-                        offset: off,
-                        num_children,
-                        acl: acl.as_deref(),
-                    },
-                )?;
-            }
-            SnapshotItem::TreeEnd => r.tree_end(out, cx, off)?,
-            SnapshotItem::Seal(s) => r.seal(out, cx, &s, off)?,
-            SnapshotItem::Digest(d) => {
-                let check = src.summary().digest_check(cx.name_zxid);
-                r.digest(out, cx, &d, check, off)?;
-            }
-            SnapshotItem::LastZxid(z) => r.last_zxid(out, cx, z, off)?,
-            _ => {}
         }
-    }
-    t.summary = src.summary();
-    r.snap_end(out, cx, &t)?;
-    Ok(t.error)
+        t.summary = src.summary();
+        r.snap_end(out, cx, &t)?;
+        Ok(t.error)
+    })
 }

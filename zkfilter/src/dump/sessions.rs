@@ -89,28 +89,31 @@ fn from_snapshot(
     name: &str,
     limits: zkformat::Limits,
 ) -> Result<SessionTable, CliError> {
-    let mut src = SnapSource::open(input, limits).map_err(|e| CliError::format(name, &e))?;
-    let mut t = SessionTable {
-        source: format!("snapshot {name}"),
-        ..SessionTable::default()
-    };
-    while let Some(item) = src.next_item().map_err(|e| CliError::format(name, &e))? {
-        match item.value {
-            SnapshotItem::Session(s) => {
-                t.sessions.insert(s.id, Some(s.timeout));
-            }
-            SnapshotItem::Node(n) => {
-                if let NodeKind::Ephemeral(owner) = n.stat.kind() {
-                    t.ephemerals
-                        .entry(owner)
-                        .or_default()
-                        .insert(n.path.to_vec());
+    std::thread::scope(|scope| {
+        let mut src =
+            SnapSource::open(scope, input, limits).map_err(|e| CliError::format(name, &e))?;
+        let mut t = SessionTable {
+            source: format!("snapshot {name}"),
+            ..SessionTable::default()
+        };
+        while let Some(item) = src.next_item().map_err(|e| CliError::format(name, &e))? {
+            match item.value {
+                SnapshotItem::Session(s) => {
+                    t.sessions.insert(s.id, Some(s.timeout));
                 }
+                SnapshotItem::Node(n) => {
+                    if let NodeKind::Ephemeral(owner) = n.stat.kind() {
+                        t.ephemerals
+                            .entry(owner)
+                            .or_default()
+                            .insert(n.path.to_vec());
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
-    }
-    Ok(t)
+        Ok(t)
+    })
 }
 
 fn from_log(input: &Input, name: &str, limits: zkformat::Limits) -> Result<SessionTable, CliError> {

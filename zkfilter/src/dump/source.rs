@@ -3,7 +3,9 @@
 
 use std::io::Read;
 
+use std::thread::Scope;
 use zkformat::kind::{FileHeader, FileKind};
+
 use zkformat::snapshot::{Item, Items, Snapshot, SnapshotReader, SnapshotSummary};
 use zkformat::txnlog::{Entries, LogEnd, LogReader, TxnEntry, TxnLog};
 use zkformat::{Limits, Result};
@@ -82,32 +84,43 @@ pub enum SnapSource<'a> {
 }
 
 impl<'a> SnapSource<'a> {
-    /// Opens the snapshot in `input` (plain, gzip or snappy).
+    /// Opens the snapshot in `input` (plain, gzip or snappy); a compressed one is decompressed
+    /// on a helper thread in `scope`, ahead of the parser.
     ///
     /// # Errors
     /// I/O errors reading the first bytes.
-    pub fn open(input: &'a Input, limits: Limits) -> Result<SnapSource<'a>> {
+    pub fn open(
+        scope: &'a Scope<'a, '_>,
+        input: &'a Input,
+        limits: Limits,
+    ) -> Result<SnapSource<'a>> {
         match input.bytes() {
-            Some(b) => Self::from_slice(b, limits),
-            None => Ok(SnapSource::Stream(Box::new(SnapshotReader::open(
+            Some(b) => Self::from_slice(scope, b, limits),
+            None => Ok(SnapSource::Stream(Box::new(SnapshotReader::open_ahead(
+                scope,
                 input.reader(),
                 limits,
             )?))),
         }
     }
 
-    /// Reads the snapshot in `bytes` (plain, gzip or snappy).
+    /// Reads the snapshot in `bytes` (plain, gzip or snappy); a compressed one is decompressed
+    /// on a helper thread in `scope`, ahead of the parser.
     ///
     /// # Errors
     /// I/O errors reading the first bytes of a compressed stream.
-    pub fn from_slice(bytes: &'a [u8], limits: Limits) -> Result<SnapSource<'a>> {
+    pub fn from_slice(
+        scope: &'a Scope<'a, '_>,
+        bytes: &'a [u8],
+        limits: Limits,
+    ) -> Result<SnapSource<'a>> {
         if FileKind::detect(bytes) == FileKind::Snapshot {
             Ok(SnapSource::Slice(Box::new(
                 Snapshot::new(bytes, limits).items(),
             )))
         } else {
-            Ok(SnapSource::Stream(Box::new(SnapshotReader::open(
-                bytes, limits,
+            Ok(SnapSource::Stream(Box::new(SnapshotReader::open_ahead(
+                scope, bytes, limits,
             )?)))
         }
     }

@@ -220,163 +220,165 @@ fn summarize_snapshot(
     o: &SummaryOptions,
     out: &mut dyn Write,
 ) -> io::Result<Option<CliError>> {
-    let mut src = match SnapSource::open(input, o.limits) {
-        Ok(s) => s,
-        Err(e) => return Ok(Some(CliError::format(name, &e))),
-    };
-    let mut sessions: BTreeMap<i64, (i32, u64)> = BTreeMap::new();
-    let mut orphans: BTreeMap<i64, u64> = BTreeMap::new();
-    let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut largest: Vec<(u64, String)> = Vec::new();
-    let mut subtrees: HashMap<Vec<u8>, Subtree> = HashMap::new();
-    let mut total_bytes = 0u64;
-    let mut error = None;
-    loop {
-        let item = match src.next_item() {
-            Ok(Some(i)) => i,
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(CliError::format(name, &e));
-                break;
-            }
+    std::thread::scope(|scope| {
+        let mut src = match SnapSource::open(scope, input, o.limits) {
+            Ok(s) => s,
+            Err(e) => return Ok(Some(CliError::format(name, &e))),
         };
-        match item.value {
-            SnapshotItem::Session(s) => {
-                sessions.insert(s.id, (s.timeout, 0));
+        let mut sessions: BTreeMap<i64, (i32, u64)> = BTreeMap::new();
+        let mut orphans: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut largest: Vec<(u64, String)> = Vec::new();
+        let mut subtrees: HashMap<Vec<u8>, Subtree> = HashMap::new();
+        let mut total_bytes = 0u64;
+        let mut error = None;
+        loop {
+            let item = match src.next_item() {
+                Ok(Some(i)) => i,
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(CliError::format(name, &e));
+                    break;
+                }
+            };
+            match item.value {
+                SnapshotItem::Session(s) => {
+                    sessions.insert(s.id, (s.timeout, 0));
+                }
+                SnapshotItem::Node(n) => {
+                    let len = n.data.map_or(0, |d| d.len() as u64);
+                    total_bytes += len;
+                    *kinds
+                        .entry(super::render::node_type_name(n.stat.ephemeral_owner))
+                        .or_default() += 1;
+                    if let NodeKind::Ephemeral(owner) = n.stat.kind() {
+                        match sessions.get_mut(&owner) {
+                            Some(s) => s.1 += 1,
+                            None => *orphans.entry(owner).or_default() += 1,
+                        }
+                    }
+                    if o.top > 0 {
+                        largest.push((len, path_str(n.path).into_owned()));
+                        if largest.len() > o.top * 4 {
+                            largest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                            largest.truncate(o.top);
+                        }
+                    }
+                    // Every ancestor (and the node itself) at depth ≤ N gets the node's bytes; every
+                    // proper ancestor counts it as a descendant.
+                    let path = n.path;
+                    let mut prefixes: Vec<&[u8]> = vec![b""];
+                    for (i, b) in path.iter().enumerate() {
+                        if *b == b'/' && i > 0 {
+                            prefixes.push(path.get(..i).unwrap_or(b""));
+                        }
+                    }
+                    if !path.is_empty() {
+                        prefixes.push(path);
+                    }
+                    let k = prefixes.len() - 1;
+                    for (i, pre) in prefixes.iter().enumerate() {
+                        if o.depth != 0 && i > o.depth {
+                            break;
+                        }
+                        let st = subtrees.entry(pre.to_vec()).or_default();
+                        st.bytes += len;
+                        if i < k {
+                            st.descendants += 1;
+                        }
+                    }
+                }
+                _ => {}
             }
-            SnapshotItem::Node(n) => {
-                let len = n.data.map_or(0, |d| d.len() as u64);
-                total_bytes += len;
-                *kinds
-                    .entry(super::render::node_type_name(n.stat.ephemeral_owner))
-                    .or_default() += 1;
-                if let NodeKind::Ephemeral(owner) = n.stat.kind() {
-                    match sessions.get_mut(&owner) {
-                        Some(s) => s.1 += 1,
-                        None => *orphans.entry(owner).or_default() += 1,
-                    }
-                }
-                if o.top > 0 {
-                    largest.push((len, path_str(n.path).into_owned()));
-                    if largest.len() > o.top * 4 {
-                        largest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                        largest.truncate(o.top);
-                    }
-                }
-                // Every ancestor (and the node itself) at depth ≤ N gets the node's bytes; every
-                // proper ancestor counts it as a descendant.
-                let path = n.path;
-                let mut prefixes: Vec<&[u8]> = vec![b""];
-                for (i, b) in path.iter().enumerate() {
-                    if *b == b'/' && i > 0 {
-                        prefixes.push(path.get(..i).unwrap_or(b""));
-                    }
-                }
-                if !path.is_empty() {
-                    prefixes.push(path);
-                }
-                let k = prefixes.len() - 1;
-                for (i, pre) in prefixes.iter().enumerate() {
-                    if o.depth != 0 && i > o.depth {
-                        break;
-                    }
-                    let st = subtrees.entry(pre.to_vec()).or_default();
-                    st.bytes += len;
-                    if i < k {
-                        st.descendants += 1;
-                    }
-                }
+        }
+        largest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        largest.truncate(o.top);
+        let s = src.summary();
+        let mut table: Vec<(Vec<u8>, Subtree)> = subtrees.into_iter().collect();
+        table.retain(|(_, st)| st.descendants > 0);
+        table.sort_by(|a, b| a.0.cmp(&b.0));
+        if o.json {
+            let mut l = Obj::kind("snapshotSummary");
+            l.str("file", name)
+                .int("nodes", s.nodes)
+                .int("dataBytes", total_bytes)
+                .int("sessions", s.sessions)
+                .int("aclEntries", s.acl_entries);
+            for (k, v) in &kinds {
+                l.int(k, *v);
             }
-            _ => {}
-        }
-    }
-    largest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    largest.truncate(o.top);
-    let s = src.summary();
-    let mut table: Vec<(Vec<u8>, Subtree)> = subtrees.into_iter().collect();
-    table.retain(|(_, st)| st.descendants > 0);
-    table.sort_by(|a, b| a.0.cmp(&b.0));
-    if o.json {
-        let mut l = Obj::kind("snapshotSummary");
-        l.str("file", name)
-            .int("nodes", s.nodes)
-            .int("dataBytes", total_bytes)
-            .int("sessions", s.sessions)
-            .int("aclEntries", s.acl_entries);
-        for (k, v) in &kinds {
-            l.int(k, *v);
-        }
-        l.line(out)?;
-        for (id, (timeout, eph)) in &sessions {
-            let mut l = Obj::kind("sessionSummary");
-            l.hex("session", *id)
-                .int("timeout", *timeout)
-                .int("ephemerals", *eph);
             l.line(out)?;
-        }
-        for (id, eph) in &orphans {
-            let mut l = Obj::kind("orphanOwner");
-            l.hex("session", *id).int("ephemerals", *eph);
-            l.line(out)?;
-        }
-        for (len, p) in &largest {
-            let mut l = Obj::kind("largeNode");
-            l.str("path", p).int("dataLength", *len);
-            l.line(out)?;
-        }
-        for (p, st) in &table {
-            let mut l = Obj::kind("subtree");
-            l.str("path", &path_str(p))
-                .int("depth", p.iter().filter(|&&b| b == b'/').count() as u64)
-                .int("descendants", st.descendants)
-                .int("dataBytes", st.bytes);
-            l.line(out)?;
-        }
-    } else {
-        writeln!(out, "{name}: snapshot")?;
-        writeln!(
-            out,
-            "  nodes: {} ({} bytes of data), sessions: {}, ACL entries: {}",
-            s.nodes, total_bytes, s.sessions, s.acl_entries
-        )?;
-        let kinds_text: Vec<String> = kinds.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(out, "  node types: {}", kinds_text.join(", "))?;
-        writeln!(out, "  sessions ({}):", sessions.len())?;
-        for (id, (timeout, eph)) in &sessions {
-            writeln!(out, "    {} timeout={timeout} ephemerals={eph}", hex64(*id))?;
-        }
-        for (id, eph) in &orphans {
+            for (id, (timeout, eph)) in &sessions {
+                let mut l = Obj::kind("sessionSummary");
+                l.hex("session", *id)
+                    .int("timeout", *timeout)
+                    .int("ephemerals", *eph);
+                l.line(out)?;
+            }
+            for (id, eph) in &orphans {
+                let mut l = Obj::kind("orphanOwner");
+                l.hex("session", *id).int("ephemerals", *eph);
+                l.line(out)?;
+            }
+            for (len, p) in &largest {
+                let mut l = Obj::kind("largeNode");
+                l.str("path", p).int("dataLength", *len);
+                l.line(out)?;
+            }
+            for (p, st) in &table {
+                let mut l = Obj::kind("subtree");
+                l.str("path", &path_str(p))
+                    .int("depth", p.iter().filter(|&&b| b == b'/').count() as u64)
+                    .int("descendants", st.descendants)
+                    .int("dataBytes", st.bytes);
+                l.line(out)?;
+            }
+        } else {
+            writeln!(out, "{name}: snapshot")?;
             writeln!(
                 out,
-                "    {} NOT IN SESSION TABLE ephemerals={eph}",
-                hex64(*id)
+                "  nodes: {} ({} bytes of data), sessions: {}, ACL entries: {}",
+                s.nodes, total_bytes, s.sessions, s.acl_entries
             )?;
-        }
-        writeln!(out, "  largest nodes:")?;
-        for (len, p) in &largest {
-            writeln!(out, "    {len:>10} {p}")?;
-        }
-        writeln!(
-            out,
-            "  subtrees (depth {}):",
-            if o.depth == 0 {
-                "unlimited".to_string()
-            } else {
-                o.depth.to_string()
+            let kinds_text: Vec<String> = kinds.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            writeln!(out, "  node types: {}", kinds_text.join(", "))?;
+            writeln!(out, "  sessions ({}):", sessions.len())?;
+            for (id, (timeout, eph)) in &sessions {
+                writeln!(out, "    {} timeout={timeout} ephemerals={eph}", hex64(*id))?;
             }
-        )?;
-        writeln!(out, "    {:>10} {:>12}  path", "children", "data")?;
-        for (p, st) in &table {
-            let level = p.iter().filter(|&&b| b == b'/').count();
+            for (id, eph) in &orphans {
+                writeln!(
+                    out,
+                    "    {} NOT IN SESSION TABLE ephemerals={eph}",
+                    hex64(*id)
+                )?;
+            }
+            writeln!(out, "  largest nodes:")?;
+            for (len, p) in &largest {
+                writeln!(out, "    {len:>10} {p}")?;
+            }
             writeln!(
                 out,
-                "    {:>10} {:>12}  {}{}",
-                st.descendants,
-                st.bytes,
-                "--".repeat(level),
-                path_str(p)
+                "  subtrees (depth {}):",
+                if o.depth == 0 {
+                    "unlimited".to_string()
+                } else {
+                    o.depth.to_string()
+                }
             )?;
+            writeln!(out, "    {:>10} {:>12}  path", "children", "data")?;
+            for (p, st) in &table {
+                let level = p.iter().filter(|&&b| b == b'/').count();
+                writeln!(
+                    out,
+                    "    {:>10} {:>12}  {}{}",
+                    st.descendants,
+                    st.bytes,
+                    "--".repeat(level),
+                    path_str(p)
+                )?;
+            }
         }
-    }
-    Ok(error)
+        Ok(error)
+    })
 }

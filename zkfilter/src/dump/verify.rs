@@ -340,46 +340,47 @@ fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report 
 }
 
 fn verify_snapshot(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report {
-    let mut r = Report::new(shown, "snapshot");
-    let mut src = match SnapSource::from_slice(bytes, limits) {
-        Ok(s) => s,
-        Err(e) => {
-            r.push(Finding::from_error(Severity::Problem, &e));
-            return r;
-        }
-    };
-    let compression = src.compression();
-    let mut complete = false;
-    loop {
-        match src.next_item() {
-            Ok(Some(item)) => {
-                if let SnapshotItem::Header(h) = item.value {
-                    if h.version != 2 {
-                        r.push(
-                            Finding::new(
-                                Severity::Warning,
-                                format!("header version {} (ZooKeeper writes 2)", h.version),
-                            )
-                            .at(0),
-                        );
-                    }
-                }
-            }
-            Ok(None) => {
-                complete = true;
-                break;
-            }
+    std::thread::scope(|scope| {
+        let mut r = Report::new(shown, "snapshot");
+        let mut src = match SnapSource::from_slice(scope, bytes, limits) {
+            Ok(s) => s,
             Err(e) => {
                 r.push(Finding::from_error(Severity::Problem, &e));
-                break;
+                return r;
+            }
+        };
+        let compression = src.compression();
+        let mut complete = false;
+        loop {
+            match src.next_item() {
+                Ok(Some(item)) => {
+                    if let SnapshotItem::Header(h) = item.value {
+                        if h.version != 2 {
+                            r.push(
+                                Finding::new(
+                                    Severity::Warning,
+                                    format!("header version {} (ZooKeeper writes 2)", h.version),
+                                )
+                                .at(0),
+                            );
+                        }
+                    }
+                }
+                Ok(None) => {
+                    complete = true;
+                    break;
+                }
+                Err(e) => {
+                    r.push(Finding::from_error(Severity::Problem, &e));
+                    break;
+                }
             }
         }
-    }
-    let s = src.summary();
-    let name = name_of(path);
-    let name_zxid = name.map(|n| n.zxid);
-    if complete {
-        match s.digest_check(name_zxid) {
+        let s = src.summary();
+        let name = name_of(path);
+        let name_zxid = name.map(|n| n.zxid);
+        if complete {
+            match s.digest_check(name_zxid) {
             DigestCheck::Absent => r.push(Finding::new(Severity::Note, "no digest section (written by ZooKeeper 3.5 or older, or digests disabled)")),
             DigestCheck::Empty => r.push(Finding::new(Severity::Note, "the digest section holds the empty digest (zxid 0): ZooKeeper ignores it")),
             DigestCheck::NotComparable => r.push(Finding::new(
@@ -400,33 +401,35 @@ fn verify_snapshot(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Re
                 ),
             )),
         }
-    }
-    if let Some(n) = name {
-        let expected = match compression {
-            zkformat::compression::Compression::None => NameCompression::None,
-            zkformat::compression::Compression::Gzip => NameCompression::Gzip,
-            zkformat::compression::Compression::Snappy => NameCompression::Snappy,
-        };
-        if n.kind != FileNameKind::Snapshot(expected) && matches!(n.kind, FileNameKind::Snapshot(_))
-        {
-            r.push(Finding::new(
+        }
+        if let Some(n) = name {
+            let expected = match compression {
+                zkformat::compression::Compression::None => NameCompression::None,
+                zkformat::compression::Compression::Gzip => NameCompression::Gzip,
+                zkformat::compression::Compression::Snappy => NameCompression::Snappy,
+            };
+            if n.kind != FileNameKind::Snapshot(expected)
+                && matches!(n.kind, FileNameKind::Snapshot(_))
+            {
+                r.push(Finding::new(
                 Severity::Problem,
                 format!(
                     "the content is {} but the file name implies another compression: ZooKeeper picks the decompressor by name and cannot read it",
                     super::render::compression_name(compression)
                 ),
             ));
+            }
         }
-    }
-    r.summary = format!(
-        "{} nodes, {} sessions, {} ACL entries, {} seals{}",
-        s.nodes,
-        s.sessions,
-        s.acl_entries,
-        s.seals,
-        if complete { "" } else { " (incomplete)" }
-    );
-    r
+        r.summary = format!(
+            "{} nodes, {} sessions, {} ACL entries, {} seals{}",
+            s.nodes,
+            s.sessions,
+            s.acl_entries,
+            s.seals,
+            if complete { "" } else { " (incomplete)" }
+        );
+        r
+    })
 }
 
 /// Verifies a data dir: the restore ZooKeeper would do.

@@ -53,13 +53,16 @@ pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
             ));
         }
         let snap = Input::open(s)?;
-        let open =
-            || SnapshotReader::open(snap.reader(), limits).map_err(|e| CliError::format(s, &e));
-        learned = learn_from_snapshot(|| SnapshotReader::open(snap.reader(), limits))
-            .map_err(|e| CliError::format(s, &e))?;
-        // If the snapshot itself loses nodes, no digest in the log describes the restored tree.
-        let (_, r, _) = filter_snapshot(open()?, io::sink(), &policy, None)
-            .map_err(|e| CliError::format(s, &e))?;
+        let r = std::thread::scope(|scope| {
+            let open = || SnapshotReader::open_ahead(scope, snap.reader(), limits);
+            learned = learn_from_snapshot(open).map_err(|e| CliError::format(s, &e))?;
+            // If the snapshot itself loses nodes, no digest in the log describes the restored
+            // tree.
+            open()
+                .and_then(|reader| filter_snapshot(reader, io::sink(), &policy, None))
+                .map(|(_, r, _)| r)
+                .map_err(|e| CliError::format(s, &e))
+        })?;
         if r.dropped.contains_key(&Category::Ephemeral) || r.dropped.contains_key(&Category::Prefix)
         {
             options.strip_all_digests = true;

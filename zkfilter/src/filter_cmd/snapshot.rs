@@ -66,36 +66,41 @@ pub(super) fn run(a: SnapshotArgs) -> Result<u8, CliError> {
         .and_then(parse_file_name)
         .map(|n| n.zxid);
     let total = input.bytes().map(|b| b.len() as u64);
-    let reader = SnapshotReader::open(
-        Progress::new(input.reader(), total, "zkfilter", a.run.quiet),
-        limits,
-    )
-    .map_err(|e| CliError::format(&name, &e))?;
-    let compression = a.compress.unwrap_or(reader.compression());
-    let mut dest = if a.run.dry_run {
-        None
-    } else {
-        Some(Destination::open(&a.output, a.run.force)?)
-    };
-    let (report, summary) = {
-        let sink: Box<dyn io::Write + '_> = match dest.as_mut() {
-            Some(d) => d.writer(),
-            None => Box::new(io::sink()),
+    // A compressed input is decompressed on a helper thread, ahead of the filter.
+    let (compression, dest, report, summary) = std::thread::scope(|scope| {
+        let reader = SnapshotReader::open_ahead(
+            scope,
+            Progress::new(input.reader(), total, "zkfilter", a.run.quiet),
+            limits,
+        )
+        .map_err(|e| CliError::format(&name, &e))?;
+        let compression = a.compress.unwrap_or(reader.compression());
+        let mut dest = if a.run.dry_run {
+            None
+        } else {
+            Some(Destination::open(&a.output, a.run.force)?)
         };
-        let out = Compressor::new(BufWriter::with_capacity(1 << 20, sink), compression);
-        let (out, report, summary) =
-            filter_snapshot(reader, out, &policy, name_zxid).map_err(|e| match e.kind() {
-                zkformat::ErrorKind::Output(_, msg) => {
-                    CliError::msg(format!("writing {}: {msg}", a.output))
-                }
-                _ => CliError::format(&name, &e),
-            })?;
-        let buffered = out.finish().map_err(cli::output_error)?;
-        buffered
-            .into_inner()
-            .map_err(|e| cli::output_error(e.into_error()))?;
-        (report, summary)
-    };
+        let (report, summary) = {
+            let sink: Box<dyn io::Write + '_> = match dest.as_mut() {
+                Some(d) => d.writer(),
+                None => Box::new(io::sink()),
+            };
+            let out = Compressor::new(BufWriter::with_capacity(1 << 20, sink), compression);
+            let (out, report, summary) =
+                filter_snapshot(reader, out, &policy, name_zxid).map_err(|e| match e.kind() {
+                    zkformat::ErrorKind::Output(_, msg) => {
+                        CliError::msg(format!("writing {}: {msg}", a.output))
+                    }
+                    _ => CliError::format(&name, &e),
+                })?;
+            let buffered = out.finish().map_err(cli::output_error)?;
+            buffered
+                .into_inner()
+                .map_err(|e| cli::output_error(e.into_error()))?;
+            (report, summary)
+        };
+        Ok::<_, CliError>((compression, dest, report, summary))
+    })?;
     if let Some(d) = dest {
         d.commit()?;
     }
