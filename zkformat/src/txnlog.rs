@@ -543,6 +543,46 @@ impl<R: Read> StreamBuffer<R> {
         Ok(())
     }
 
+    /// Reads until at least `n` unconsumed bytes are buffered or the input ends, without moving
+    /// any byte already in the buffer (consumed ones stay where they are). The caller makes sure
+    /// there is room: `start + n` must fit in the buffer.
+    pub(crate) fn fill_in_place(&mut self, n: usize) -> Result<()> {
+        while self.end - self.start < n && !self.eof {
+            let dst = self.buf.get_mut(self.end..).unwrap_or(&mut []);
+            if dst.is_empty() {
+                break;
+            }
+            match self.inner.read(dst) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(&e, self.offset + (self.end - self.start) as u64)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Swaps in `fresh` as the buffer, the unconsumed bytes moved to its start, and returns the
+    /// old buffer with every consumed byte where it was. `fresh` keeps its length if it has at
+    /// least one read chunk of room after them (so a reused buffer is not zeroed again).
+    pub(crate) fn swap_buffer(&mut self, mut fresh: Vec<u8>) -> Vec<u8> {
+        let unconsumed = self.end - self.start;
+        let needed = unconsumed + READ_CHUNK;
+        if fresh.len() < needed {
+            // Room for what the next batches will need too, so a reused buffer never grows.
+            fresh.resize(needed.max(2 * READ_CHUNK), 0);
+        }
+        if let (Some(dst), Some(src)) = (
+            fresh.get_mut(..unconsumed),
+            self.buf.get(self.start..self.end),
+        ) {
+            dst.copy_from_slice(src);
+        }
+        self.start = 0;
+        self.end = unconsumed;
+        std::mem::replace(&mut self.buf, fresh)
+    }
+
     /// Consumes the rest of the input, counting bytes and non-zero bytes.
     pub(crate) fn drain(&mut self) -> Result<(u64, u64)> {
         let mut total = (0u64, 0u64);
