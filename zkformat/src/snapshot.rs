@@ -327,6 +327,9 @@ pub struct SnapshotParser {
     /// The last node the parser framed, already decoded: the readers build its item from this
     /// instead of decoding the node a second time.
     last_node: Option<NodeLayout>,
+    /// Whether seals are compared and the tree digest computed (see
+    /// [`SnapshotParser::skip_checks`]).
+    checked: bool,
 }
 
 /// Where a framed node's fields sit in its item bytes, and its decoded fixed fields.
@@ -368,7 +371,15 @@ impl SnapshotParser {
             summary: SnapshotSummary::default(),
             tail: Tail::NONE,
             last_node: None,
+            checked: true,
         }
+    }
+
+    /// From now on, seals are framed but not compared and the tree digest is not computed:
+    /// for a quick pass over a snapshot that is checked on another pass (the summary's seal
+    /// count and tree digest then say nothing).
+    pub fn skip_checks(&mut self) {
+        self.checked = false;
     }
 
     /// Absolute offset of the next unconsumed byte.
@@ -435,7 +446,9 @@ impl SnapshotParser {
             }
             Ok(step) => {
                 if let Step::Item { len, .. } = step {
-                    self.adler.update(buf.get(..len).unwrap_or(&[]));
+                    if self.checked {
+                        self.adler.update(buf.get(..len).unwrap_or(&[]));
+                    }
                     self.offset += len as u64;
                     self.summary.length = self.offset;
                 }
@@ -533,7 +546,9 @@ impl SnapshotParser {
                     stat,
                 });
                 self.summary.nodes += 1;
-                self.summary.tree_digest.add(path, data, &stat);
+                if self.checked {
+                    self.summary.tree_digest.add(path, data, &stat);
+                }
                 self.summary.max_node_zxid = self
                     .summary
                     .max_node_zxid
@@ -618,7 +633,7 @@ impl SnapshotParser {
         let bytes = r.bytes(SEAL_LEN, "snapshot seal")?;
         let stored = BigEndian::read_u64(bytes);
         let computed = u64::from(self.adler.value());
-        if stored != computed {
+        if stored != computed && self.checked {
             return Err(Error::new(
                 ErrorKind::SealMismatch {
                     index,
@@ -723,6 +738,14 @@ impl<'a> Snapshot<'a> {
         }
     }
 
+    /// [`Snapshot::items`] without comparing seals or computing the tree digest
+    /// ([`SnapshotParser::skip_checks`]): a quicker first pass.
+    pub fn items_unchecked(&self) -> Items<'a> {
+        let mut items = self.items();
+        items.skip_checks();
+        items
+    }
+
     /// Reads the whole snapshot, checking every seal, and returns its summary.
     ///
     /// # Errors
@@ -749,6 +772,12 @@ impl<'a> Items<'a> {
     /// What was read so far (complete once the iterator returned `None` without an error).
     pub fn summary(&self) -> SnapshotSummary {
         self.parser.summary()
+    }
+
+    /// Reads on without comparing seals or computing the tree digest
+    /// ([`SnapshotParser::skip_checks`]).
+    pub fn skip_checks(&mut self) {
+        self.parser.skip_checks();
     }
 
     /// Reads the next item (`Ok(None)` at the end).
@@ -847,6 +876,12 @@ impl<'r> SnapshotReader<'r> {
             compression,
             done: false,
         })
+    }
+
+    /// Reads on without comparing seals or computing the tree digest
+    /// ([`SnapshotParser::skip_checks`]): a quicker first pass.
+    pub fn skip_checks(&mut self) {
+        self.parser.skip_checks();
     }
 
     /// The compression that was detected.
@@ -1264,6 +1299,27 @@ mod tests {
             matches!(e.kind(), ErrorKind::SealMismatch { index: 1, .. }),
             "{e}"
         );
+        // Without checks the damaged seal passes, and every item is the same.
+        let unchecked: Vec<_> = Snapshot::new(&bad, Limits::default())
+            .items_unchecked()
+            .map(|i| i.map(|i| (i.offset, i.raw.to_vec())))
+            .collect::<Result<_>>()
+            .unwrap();
+        let checked: Vec<_> = Snapshot::new(&bytes, Limits::default())
+            .items()
+            .map(|i| i.map(|i| (i.offset, i.raw.len())))
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(
+            unchecked
+                .iter()
+                .map(|(o, r)| (*o, r.len()))
+                .collect::<Vec<_>>(),
+            checked
+        );
+        let mut rd = SnapshotReader::open(&bad[..], Limits::default()).unwrap();
+        rd.skip_checks();
+        assert_eq!(rd.check().unwrap().nodes, 3);
         let mut extra = bytes.clone();
         extra.push(0);
         let e = Snapshot::new(&extra, Limits::default())

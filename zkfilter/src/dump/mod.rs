@@ -213,13 +213,22 @@ pub fn push_time(out: &mut String, ms: i64) {
             let d = doy - (153 * mp + 2) / 5 + 1;
             let m = if mp < 10 { mp + 3 } else { mp - 9 };
             let y = if m <= 2 { y + 1 } else { y };
-            let _ = write!(
-                c.1,
-                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.",
-                sod / 3600,
-                (sod / 60) % 60,
-                sod % 60
-            );
+            let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
+            if (0..=9999).contains(&y) {
+                // Digits by hand: node times change second by second in a large dump.
+                let two = |v: i64| [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
+                let [y1, y2] = two(y / 100);
+                let [y3, y4] = two(y % 100);
+                let ([m1, m2], [d1, d2]) = (two(m), two(d));
+                let ([h1, h2], [n1, n2], [s1, s2]) = (two(hh), two(mm), two(ss));
+                let text = [
+                    y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':',
+                    s1, s2, b'.',
+                ];
+                c.1.push_str(std::str::from_utf8(&text).unwrap_or("?"));
+            } else {
+                let _ = write!(c.1, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.");
+            }
             c.0 = secs;
         }
         out.push_str(&c.1);
@@ -232,6 +241,51 @@ pub fn push_time(out: &mut String, ms: i64) {
     ];
     out.push_str(std::str::from_utf8(&digits).unwrap_or("000"));
     out.push('Z');
+}
+
+/// Appends the decimal text of `v` (as `{}` formats it) without going through `fmt`.
+pub fn push_dec(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    let mut n = v.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("?"));
+}
+
+/// Appends the lowercase hex text of `v` (as `{:x}` formats it, no `0x`) without `fmt`.
+pub fn push_hex(out: &mut String, v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut n = v;
+    let mut digits = [0u8; 16];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = HEX[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("?"));
+}
+
+/// Appends a path for display ([`path_str`]'s text) without copying a valid UTF-8 path first.
+pub fn push_path(out: &mut String, p: &[u8]) {
+    match std::str::from_utf8(p) {
+        Ok("") => out.push('/'),
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(&String::from_utf8_lossy(p)),
+    }
 }
 
 /// `0x…` lowercase hex of a 64-bit id (two's complement for negative values).
@@ -267,6 +321,14 @@ mod tests {
         assert_eq!(format_time(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_time(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
         assert_eq!(format_time(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(format_time(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(format_time(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            format_time(253_402_300_800_000),
+            "10000-01-01T00:00:00.000Z"
+        );
+        assert_eq!(format_time(-62_135_596_800_001), "0000-12-31T23:59:59.999Z");
+        assert_eq!(format_time(-62_167_219_200_001), "-001-12-31T23:59:59.999Z");
     }
 
     #[test]
@@ -283,5 +345,33 @@ mod tests {
         assert_eq!(parent_of(b"/a/b"), b"/a");
         assert_eq!(parent_of(b"/a"), b"");
         assert_eq!(parent_of(b""), b"");
+    }
+
+    #[test]
+    fn hand_formatted_numbers_match_fmt() {
+        let mut samples = vec![0i64, 1, -1, 9, 10, 99, 100, i64::MIN, i64::MAX, 0x1000f442e];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push(x as i64 >> (x % 64));
+        }
+        for v in samples {
+            let (mut d, mut h) = (String::new(), String::new());
+            push_dec(&mut d, v);
+            push_hex(&mut h, v as u64);
+            assert_eq!(d, format!("{v}"));
+            assert_eq!(h, format!("{:x}", v as u64));
+        }
+    }
+
+    #[test]
+    fn pushed_paths_match_path_str() {
+        for p in [&b""[..], b"/", b"/a/b", b"/caf\xc3\xa9", b"/bad\xff\xfe"] {
+            let mut s = String::new();
+            push_path(&mut s, p);
+            assert_eq!(s, path_str(p));
+        }
     }
 }

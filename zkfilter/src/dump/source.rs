@@ -125,6 +125,14 @@ impl<'a> SnapSource<'a> {
         }
     }
 
+    /// Reads on without comparing seals or computing the tree digest: a quicker first pass.
+    pub fn skip_checks(&mut self) {
+        match self {
+            SnapSource::Slice(i) => i.skip_checks(),
+            SnapSource::Stream(r) => r.skip_checks(),
+        }
+    }
+
     /// The next item (`Ok(None)` at the end).
     ///
     /// # Errors

@@ -5,7 +5,6 @@
 pub mod json;
 pub mod text;
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 
 use base64::Engine as _;
@@ -63,9 +62,20 @@ pub fn perms_letters(perms: i32) -> String {
 }
 
 /// The ACL cache of a snapshot as read so far (key → list); key -1 is world:anyone ALL.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AclCache {
-    map: HashMap<i64, Vec<OwnedAcl>>,
+    map: foldhash::HashMap<i64, Vec<OwnedAcl>>,
+    /// The list key -1 stands for.
+    open: Vec<OwnedAcl>,
+}
+
+impl Default for AclCache {
+    fn default() -> AclCache {
+        AclCache {
+            map: foldhash::HashMap::default(),
+            open: vec![OwnedAcl::from_acl(&Acl::OPEN_UNSAFE)],
+        }
+    }
 }
 
 impl AclCache {
@@ -75,11 +85,11 @@ impl AclCache {
     }
 
     /// The list for `key` (`None` when the key is not in the cache).
-    pub fn get(&self, key: i64) -> Option<Vec<OwnedAcl>> {
+    pub fn get(&self, key: i64) -> Option<&[OwnedAcl]> {
         if key == -1 {
-            return Some(vec![OwnedAcl::from_acl(&Acl::OPEN_UNSAFE)]);
+            return Some(&self.open);
         }
-        self.map.get(&key).cloned()
+        self.map.get(&key).map(Vec::as_slice)
     }
 }
 
