@@ -565,6 +565,18 @@ pub fn filter_with(file: &[u8], policy: &Policy) {
     let limits = limits();
     let keep_all = policy.is_noop();
     if file.starts_with(b"ZKLG") {
+        // The filter's fast peek reads common records in place: it must give exactly what a
+        // full decode gives, errors included.
+        if let Ok(log) = zkformat::txnlog::TxnLog::parse(file, limits) {
+            for e in log.entries_lenient().map_while(|e| e.ok()) {
+                assert_eq!(
+                    zkformat::filter::peek(&e),
+                    zkformat::filter::peek_decoded(&e),
+                    "fast peek differs from a full decode at entry {}",
+                    e.index()
+                );
+            }
+        }
         let slice = log_from_slice(file, limits, false);
         let res = filter_log(
             file,

@@ -34,6 +34,10 @@ use crate::txn::{op, MultiTxn, Txn, TxnHeader, TxnRecord, TXN_DIGEST_SIZE, TXN_H
 use crate::txnlog::{LogEnd, LogReader, ReadAhead, TxnEntry, TxnLog, TxnLogWriter};
 use crate::zxid::Zxid;
 
+mod peek;
+use peek::Peeked;
+pub use peek::{peek, peek_decoded, EntryPeek};
+
 /// What to drop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -396,64 +400,6 @@ impl OpClass {
         };
         t.path().map(|p| (p, class))
     }
-}
-
-/// What the filter learns about a log entry before deciding on it: computed by [`peek`], on the
-/// read-ahead thread when [`filter_log`] runs, so that the deciding thread does not decode
-/// most entries at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryPeek(Result<Peeked>);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Peeked {
-    /// A createSession.
-    CreateSession { timeout: i32, digest: bool },
-    /// A closeSession (its paths are not needed: the filter knows the session's ephemerals).
-    CloseSession { digest: bool },
-    /// Decided from the whole record (multis).
-    Whole,
-    /// An op; `path` is its range in the payload.
-    Op {
-        path: Option<(usize, usize)>,
-        class: OpClass,
-        digest: bool,
-    },
-}
-
-/// Decodes an entry and keeps what [`LogFilter::decide_peeked`] needs: errors are kept for the
-/// moment the filter reaches the entry.
-pub fn peek(entry: &TxnEntry<'_>) -> EntryPeek {
-    EntryPeek(entry.record().map(|rec| {
-        let digest = rec.digest.is_some();
-        match &rec.body {
-            Txn::CreateSession { timeout } => Peeked::CreateSession {
-                timeout: *timeout,
-                digest,
-            },
-            Txn::CloseSession(_) => Peeked::CloseSession { digest },
-            Txn::Multi(_) => Peeked::Whole,
-            t => match OpClass::of(t) {
-                None => Peeked::Op {
-                    path: None,
-                    class: OpClass::Other,
-                    digest,
-                },
-                Some((path, class)) => {
-                    // Where the path sits in the payload (it borrows from it).
-                    let start =
-                        (path.as_ptr() as usize).wrapping_sub(entry.payload().as_ptr() as usize);
-                    match entry.payload().get(start..start.wrapping_add(path.len())) {
-                        Some(p) if std::ptr::eq(p, path) => Peeked::Op {
-                            path: Some((start, start + path.len())),
-                            class,
-                            digest,
-                        },
-                        _ => Peeked::Whole,
-                    }
-                }
-            },
-        }
-    }))
 }
 
 /// Pushes the sub-ops that stand in for a dropped create: the same create made persistent, then
