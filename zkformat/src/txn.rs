@@ -116,7 +116,7 @@ pub fn op_from_name(name: &str) -> Option<i32> {
 }
 
 /// `TxnHeader`: who did what, when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct TxnHeader {
     /// Session id (`clientId`).
     pub session: i64,
@@ -146,6 +146,34 @@ impl TxnHeader {
             time: r.i64("txn header")?,
             op: r.i32("txn header")?,
         })
+    }
+
+    /// The header at the start of a payload already checked to hold one (all zero if it is
+    /// shorter, which a checked entry never is).
+    pub(crate) fn from_payload(payload: &[u8]) -> TxnHeader {
+        let Some(b) = payload
+            .get(..TXN_HEADER_SIZE)
+            .and_then(|b| <&[u8; TXN_HEADER_SIZE]>::try_from(b).ok())
+        else {
+            return TxnHeader::default();
+        };
+        let i64_at = |at: usize| {
+            let mut v = [0u8; 8];
+            v.copy_from_slice(&b[at..at + 8]);
+            i64::from_be_bytes(v)
+        };
+        let i32_at = |at: usize| {
+            let mut v = [0u8; 4];
+            v.copy_from_slice(&b[at..at + 4]);
+            i32::from_be_bytes(v)
+        };
+        TxnHeader {
+            session: i64_at(0),
+            cxid: i32_at(8),
+            zxid: Zxid(i64_at(12)),
+            time: i64_at(20),
+            op: i32_at(28),
+        }
     }
 
     /// Encodes a header.

@@ -111,7 +111,12 @@ impl<'a> TxnEntry<'a> {
         limits: Limits,
     ) -> Result<TxnEntry<'a>> {
         let payload = raw.get(12..raw.len().saturating_sub(1)).unwrap_or(&[]);
-        let header = TxnHeader::decode(&mut Reader::new(payload, offset + 12, limits))?;
+        let header = if payload.len() >= TXN_HEADER_SIZE {
+            TxnHeader::from_payload(payload)
+        } else {
+            // Too short: the decoder says so, with the offset.
+            TxnHeader::decode(&mut Reader::new(payload, offset + 12, limits))?
+        };
         Ok(TxnEntry {
             raw,
             offset,

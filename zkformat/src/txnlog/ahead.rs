@@ -32,14 +32,12 @@ pub const READ_AHEAD_FRAMES: usize = 4096;
 /// Batches that may wait for the caller (more than this and the helper thread waits).
 pub const READ_AHEAD_DEPTH: usize = 4;
 
-/// Where one entry sits in its batch, and what the reader already learned about it.
+/// Where one entry sits in its batch (16 bytes: the caller re-reads the txn header from the
+/// entry, and offsets and indexes follow from the batch's first entry).
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     start: usize,
-    len: usize,
-    offset: u64,
-    index: u64,
-    header: TxnHeader,
+    len: u32,
     checksum_ok: bool,
 }
 
@@ -52,6 +50,9 @@ struct Batch<P> {
     prepared: Vec<P>,
     /// Set on the last batch: the end of the log, or the error that stopped the reader.
     outcome: Option<Result<Option<LogEnd>>>,
+    /// Offset and index of the first entry (the others follow it without gaps).
+    first_offset: u64,
+    first_index: u64,
 }
 
 impl<P> Default for Batch<P> {
@@ -61,6 +62,8 @@ impl<P> Default for Batch<P> {
             frames: Vec::new(),
             prepared: Vec::new(),
             outcome: None,
+            first_offset: 0,
+            first_index: 0,
         }
     }
 }
@@ -139,14 +142,20 @@ impl<P> ReadAhead<'_, P> {
         };
         let raw = f
             .start
-            .checked_add(f.len)
+            .checked_add(f.len as usize)
             .and_then(|end| source.get(f.start..end))
             .unwrap_or(&[]);
+        // Entries follow each other: the offset is the first one's plus the distance to it.
+        let first_start = self
+            .current
+            .frames
+            .first()
+            .map_or(f.start, |first| first.start);
         let entry = TxnEntry {
             raw,
-            offset: f.offset,
-            index: f.index,
-            header: f.header,
+            offset: self.current.first_offset + (f.start - first_start) as u64,
+            index: self.current.first_index + i as u64,
+            header: TxnHeader::from_payload(raw.get(12..).unwrap_or(&[])),
             checksum_ok: f.checksum_ok,
             limits: self.limits,
         };
@@ -154,15 +163,19 @@ impl<P> ReadAhead<'_, P> {
     }
 }
 
-fn frame_of(e: &TxnEntry<'_>, start: usize) -> Frame {
-    Frame {
-        start,
-        len: e.raw().len(),
-        offset: e.offset(),
-        index: e.index(),
-        header: *e.header(),
-        checksum_ok: e.checksum_ok(),
+/// Adds an entry at `start` to `batch` with what `prepare` made of it.
+fn push<P>(batch: &mut Batch<P>, e: &TxnEntry<'_>, start: usize, prepared: P) {
+    if batch.frames.is_empty() {
+        batch.first_offset = e.offset();
+        batch.first_index = e.index();
     }
+    batch.frames.push(Frame {
+        start,
+        // Framed entries are shorter than jute's largest buffer (under 2 GiB).
+        len: u32::try_from(e.raw().len()).unwrap_or(u32::MAX),
+        checksum_ok: e.checksum_ok(),
+    });
+    batch.prepared.push(prepared);
 }
 
 /// A batch from the recycled ones (its byte buffer keeps its size, to be reused without being
@@ -220,8 +233,7 @@ fn produce_stream<R: Read, P>(
                 let raw = buf.consumed_slice(len);
                 match TxnEntry::from_frame(raw, offset, index, checksum_ok, limits) {
                     Ok(e) => {
-                        batch.frames.push(frame_of(&e, start));
-                        batch.prepared.push(prepare(&e));
+                        push(&mut batch, &e, start, prepare(&e));
                         None
                     }
                     Err(e) => Some(Err(e)),
@@ -282,8 +294,7 @@ fn produce_frames<P>(
         let outcome = match entries.next_entry() {
             Ok(Some(e)) => {
                 let start = usize::try_from(e.offset()).unwrap_or(usize::MAX);
-                batch.frames.push(frame_of(&e, start));
-                batch.prepared.push(prepare(&e));
+                push(&mut batch, &e, start, prepare(&e));
                 if batch.frames.len() < READ_AHEAD_FRAMES {
                     continue;
                 }
