@@ -575,6 +575,12 @@ pub fn filter_with(file: &[u8], policy: &Policy) {
                     "fast peek differs from a full decode at entry {}",
                     e.index()
                 );
+                assert_eq!(
+                    e.check_record(),
+                    e.record().map(|r| r.digest.is_some()),
+                    "check_record differs from a full decode at entry {}",
+                    e.index()
+                );
             }
         }
         let slice = log_from_slice(file, limits, false);

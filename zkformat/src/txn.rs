@@ -29,6 +29,9 @@ use crate::jute::{self, JuteBool, Reader};
 use crate::limits::Limits;
 use crate::zxid::Zxid;
 
+mod shape;
+pub(crate) use shape::shape;
+
 /// Op codes that appear in txn logs (`ZooDefs.OpCode`).
 pub mod op {
     /// `create` (CreateTxn, or CreateTxnV0 in pre-3.4 logs).

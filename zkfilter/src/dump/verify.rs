@@ -226,12 +226,8 @@ fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report 
                     .zxid(Some(z)),
                 );
             }
-            match entry.record() {
-                Ok(rec) => {
-                    if rec.digest.is_some() {
-                        digests += 1;
-                    }
-                }
+            match entry.check_record() {
+                Ok(has_digest) => digests += u64::from(has_digest),
                 Err(e) => r.push(Finding::from_error(Severity::Problem, &e).zxid(Some(z))),
             }
             if facts.first.is_none() {

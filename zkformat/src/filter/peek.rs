@@ -1,19 +1,17 @@
 //! What the filter needs to know about a log entry, found ahead of the decision (on the
 //! read-ahead thread when [`super::filter_log`] runs).
 //!
-//! [`peek`] reads the common records (create/create2, delete, setData, error, createSession,
-//! closeSession) straight from their bytes, checking every length exactly as the jute decoder
-//! does; anything else, or anything unusual, is decoded in full ([`peek_decoded`]), so results
-//! and errors are always those of a full decode (tested on every real log, and in the fuzz
-//! filter target).
+//! [`peek`] reads the common records in place (`txn::shape`); anything else, or anything
+//! unusual, is decoded in full ([`peek_decoded`]), so results and errors are always those of a
+//! full decode (tested on every real log, on damaged records, and in the fuzz filter target).
 
 use super::OpClass;
 use crate::error::Result;
-use crate::txn::{op, Txn, TXN_DIGEST_SIZE, TXN_HEADER_SIZE};
+use crate::txn::{op, shape, Txn};
 use crate::txnlog::TxnEntry;
 
 /// What the filter learns about a log entry before deciding on it: computed by [`peek`], on the
-/// read-ahead thread when [`filter_log`] runs, so that the deciding thread does not decode
+/// read-ahead thread when [`super::filter_log`] runs, so that the deciding thread does not decode
 /// most entries at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryPeek(pub(super) Result<Peeked>);
@@ -43,127 +41,31 @@ pub fn peek(entry: &TxnEntry<'_>) -> EntryPeek {
     }
 }
 
-/// A cursor over a payload for the fast path: `None` at the first thing it does not expect.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Cursor<'_> {
-    fn left(&self) -> usize {
-        self.bytes.len().saturating_sub(self.at)
-    }
-
-    fn take(&mut self, n: usize) -> Option<(usize, usize)> {
-        let end = self.at.checked_add(n)?;
-        if end > self.bytes.len() {
-            return None;
-        }
-        let range = (self.at, end);
-        self.at = end;
-        Some(range)
-    }
-
-    fn i32(&mut self) -> Option<i32> {
-        let (a, b) = self.take(4)?;
-        let v: [u8; 4] = self.bytes.get(a..b)?.try_into().ok()?;
-        Some(i32::from_be_bytes(v))
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        let (a, _) = self.take(1)?;
-        self.bytes.get(a).copied()
-    }
-
-    /// A jute buffer: `Some(None)` for null (-1); a negative length other than -1, or one past
-    /// the end, is unexpected. (Lengths within the payload are within jute's limit: the entry's
-    /// own length was checked against it.)
-    fn buffer(&mut self) -> Option<Option<(usize, usize)>> {
-        match self.i32()? {
-            -1 => Some(None),
-            n if n >= 0 => self.take(n as usize).map(Some),
-            _ => None,
-        }
-    }
-
-    /// A jute ustring that must not be null.
-    fn string(&mut self) -> Option<(usize, usize)> {
-        self.buffer()?
-    }
-}
-
-/// The fast path: the common records read in place, or `None` to decode in full.
+/// The fast path: a record's [`shape`] read in place, or `None` to decode in full.
 fn fast(payload: &[u8], op_code: i32) -> Option<Peeked> {
-    let mut c = Cursor {
-        bytes: payload,
-        at: TXN_HEADER_SIZE,
-    };
-    let digest = |c: &Cursor<'_>| match c.left() {
-        0 => Some(false),
-        TXN_DIGEST_SIZE => Some(true),
-        _ => None,
-    };
-    let (path, class) = match op_code {
-        op::CREATE | op::CREATE2 => {
-            let path = c.string()?;
-            let data = c.buffer()?;
-            let count = c.i32()?;
-            // A count the bytes cannot hold, or a negative one, is left to the decoder.
-            if count < 0 || (count as usize).saturating_mul(crate::data::MIN_ACL_SIZE) > c.left() {
-                return None;
-            }
-            for _ in 0..count {
-                c.i32()?;
-                c.string()?;
-                c.string()?;
-            }
-            let ephemeral = c.u8()? != 0;
-            // Without parentCVersion (pre-3.4 records) the decoder decides.
-            let parent_cversion = c.i32()?;
-            let class = OpClass::Create {
-                parent_cversion,
-                ephemeral,
-                ext: None,
-                v0: false,
-                data_len: data.map_or(0, |(a, b)| b - a),
-            };
-            (Some(path), class)
-        }
-        op::DELETE => (Some(c.string()?), OpClass::Delete),
-        op::SET_DATA => {
-            let path = c.string()?;
-            c.buffer()?;
-            c.i32()?;
-            (Some(path), OpClass::Other)
-        }
-        op::ERROR => {
-            c.i32()?;
-            (None, OpClass::Other)
-        }
-        op::CREATE_SESSION => {
-            let timeout = c.i32()?;
-            return Some(Peeked::CreateSession {
-                timeout,
-                digest: digest(&c)?,
-            });
-        }
-        op::CLOSE_SESSION => {
-            // No body, or just a digest (its version is 2); a path list goes to the decoder.
-            let rest = payload.get(TXN_HEADER_SIZE..)?;
-            return match rest.len() {
-                0 => Some(Peeked::CloseSession { digest: false }),
-                TXN_DIGEST_SIZE if rest.starts_with(&[0, 0, 0, 2]) => {
-                    Some(Peeked::CloseSession { digest: true })
-                }
-                _ => None,
-            };
-        }
-        _ => return None,
-    };
-    Some(Peeked::Op {
-        path,
-        class,
-        digest: digest(&c)?,
+    let found = shape(payload, op_code)?;
+    let digest = found.digest;
+    Some(match op_code {
+        op::CREATE_SESSION => Peeked::CreateSession {
+            timeout: found.session_timeout?,
+            digest,
+        },
+        op::CLOSE_SESSION => Peeked::CloseSession { digest },
+        _ => Peeked::Op {
+            path: found.path,
+            class: match (found.create, op_code) {
+                (Some(c), _) => OpClass::Create {
+                    parent_cversion: c.parent_cversion,
+                    ephemeral: c.ephemeral,
+                    ext: None,
+                    v0: false,
+                    data_len: c.data_len,
+                },
+                (None, op::DELETE) => OpClass::Delete,
+                (None, _) => OpClass::Other,
+            },
+            digest,
+        },
     })
 }
 
@@ -253,6 +155,13 @@ mod tests {
                     path.display(),
                     e.index()
                 );
+                assert_eq!(
+                    e.check_record(),
+                    e.record().map(|r| r.digest.is_some()),
+                    "{} entry {}",
+                    path.display(),
+                    e.index()
+                );
             }
         }
         assert!(entries > 5000, "{entries} entries");
@@ -274,7 +183,7 @@ mod tests {
         for e in log.entries().map_while(|e| e.ok()).take(60) {
             let raw = e.raw().to_vec();
             let payload_end = raw.len() - 1;
-            for at in 12 + TXN_HEADER_SIZE..payload_end {
+            for at in 12 + crate::txn::TXN_HEADER_SIZE..payload_end {
                 for variant in 0..3 {
                     let mut payload = raw[12..payload_end].to_vec();
                     match variant {
@@ -288,6 +197,7 @@ mod tests {
                     let damaged = TxnLog::parse(&file, Limits::default()).unwrap();
                     if let Some(Ok(d)) = damaged.entries().next() {
                         assert_eq!(peek(&d), peek_decoded(&d), "entry {} byte {at}", e.index());
+                        assert_eq!(d.check_record(), d.record().map(|r| r.digest.is_some()));
                         checked += 1;
                     }
                 }
