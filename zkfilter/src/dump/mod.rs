@@ -225,7 +225,7 @@ pub fn push_time(out: &mut String, ms: i64) {
                     y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':',
                     s1, s2, b'.',
                 ];
-                c.1.push_str(std::str::from_utf8(&text).unwrap_or("?"));
+                push_ascii(&mut c.1, &text);
             } else {
                 let _ = write!(c.1, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.");
             }
@@ -239,8 +239,14 @@ pub fn push_time(out: &mut String, ms: i64) {
         b'0' + (m / 10 % 10) as u8,
         b'0' + (m % 10) as u8,
     ];
-    out.push_str(std::str::from_utf8(&digits).unwrap_or("000"));
+    push_ascii(out, &digits);
     out.push('Z');
+}
+
+/// Appends bytes that are ASCII (digits, punctuation) to `out`; anything else (never passed) is
+/// replaced rather than trusted.
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.push_str(std::str::from_utf8(bytes).unwrap_or("?"));
 }
 
 /// Appends the decimal text of `v` (as `{}` formats it) without going through `fmt`.
@@ -259,24 +265,46 @@ pub fn push_dec(out: &mut String, v: i64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("?"));
+    push_ascii(out, digits.get(at..).unwrap_or(&[]));
 }
 
-/// Appends the lowercase hex text of `v` (as `{:x}` formats it, no `0x`) without `fmt`.
-pub fn push_hex(out: &mut String, v: u64) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut n = v;
-    let mut digits = [0u8; 16];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = HEX[(n & 0xf) as usize];
-        n >>= 4;
-        if n == 0 {
-            break;
+/// `00`, `01`, … `ff`: the hex text of every byte, built at compile time.
+const HEX_PAIRS: &str = {
+    const fn pairs() -> [u8; 512] {
+        let digits = b"0123456789abcdef";
+        let mut t = [0u8; 512];
+        let mut i = 0;
+        while i < 256 {
+            t[2 * i] = digits[i >> 4];
+            t[2 * i + 1] = digits[i & 15];
+            i += 1;
         }
+        t
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("?"));
+    const BYTES: [u8; 512] = pairs();
+    match std::str::from_utf8(&BYTES) {
+        Ok(s) => s,
+        Err(_) => "",
+    }
+};
+
+/// Appends the lowercase hex text of `v` (as `{:x}` formats it, no `0x`) without `fmt`: two
+/// digits at a time from a table, no check per call (the long session ids and zxids of a log
+/// dump are most of its numbers).
+pub fn push_hex(out: &mut String, v: u64) {
+    let digits = (64 - v.leading_zeros() as usize).div_ceil(4).max(1);
+    let mut i = digits;
+    if i % 2 == 1 {
+        i -= 1;
+        // A lone leading digit is the second character of its pair.
+        let d = ((v >> (4 * i)) & 0xf) as usize;
+        out.push_str(HEX_PAIRS.get(2 * d + 1..2 * d + 2).unwrap_or("?"));
+    }
+    while i > 0 {
+        i -= 2;
+        let b = ((v >> (4 * i)) & 0xff) as usize;
+        out.push_str(HEX_PAIRS.get(2 * b..2 * b + 2).unwrap_or("??"));
+    }
 }
 
 /// Appends a path for display ([`path_str`]'s text) without copying a valid UTF-8 path first.

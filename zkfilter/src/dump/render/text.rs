@@ -21,8 +21,8 @@ use crate::dump::{format_time, hex64, path_str, push_dec, push_hex, push_path, p
 /// The text renderer.
 #[derive(Debug, Default)]
 pub struct Text {
-    /// The text of one node, reused from node to node.
-    node_text: String,
+    /// The text of one node or txn line, reused from record to record.
+    line: String,
 }
 
 fn acl_text(acls: &[OwnedAcl]) -> String {
@@ -149,10 +149,10 @@ pub fn body_text(cx: &Ctx<'_>, body: &Txn<'_>) -> String {
 
 /// Appends ` dataLength=N` (or `data_text`'s text when data is shown).
 fn push_data_text(out: &mut String, cx: &Ctx<'_>, data: Option<&[u8]>) {
-    use std::fmt::Write as _;
     match (cx.opts.data, data) {
         (false, Some(d)) => {
-            let _ = write!(out, " dataLength={}", d.len());
+            out.push_str(" dataLength=");
+            push_dec(out, d.len() as i64);
         }
         _ => out.push_str(&data_text(cx, data)),
     }
@@ -160,32 +160,39 @@ fn push_data_text(out: &mut String, cx: &Ctx<'_>, data: Option<&[u8]>) {
 
 /// Appends `body_text(cx, body)` to `out`, without intermediate strings for the common txns.
 pub fn push_body_text(out: &mut String, cx: &Ctx<'_>, body: &Txn<'_>) {
-    use std::fmt::Write as _;
     match body {
         Txn::Create(c) | Txn::Create2(c) => {
-            out.push_str(&path_str(c.path));
+            push_path(out, c.path);
             push_data_text(out, cx, c.data);
             out.push_str(" acl=");
             push_acl_list_text(out, &c.acl);
-            let _ = write!(out, " ephemeral={} parentCVersion=", c.ephemeral.get());
+            out.push_str(if c.ephemeral.get() {
+                " ephemeral=true parentCVersion="
+            } else {
+                " ephemeral=false parentCVersion="
+            });
             match c.parent_cversion {
-                Some(v) => {
-                    let _ = write!(out, "{v}");
-                }
+                Some(v) => push_dec(out, v.into()),
                 None => out.push_str("none (V0 layout)"),
             }
         }
-        Txn::Delete { path } | Txn::DeleteContainer { path } => out.push_str(&path_str(path)),
+        Txn::Delete { path } | Txn::DeleteContainer { path } => push_path(out, path),
         Txn::SetData(s) | Txn::Reconfig(s) => {
-            out.push_str(&path_str(s.path));
+            push_path(out, s.path);
             push_data_text(out, cx, s.data);
-            let _ = write!(out, " version={}", s.version);
+            out.push_str(" version=");
+            push_dec(out, s.version.into());
         }
         Txn::CreateSession { timeout } => {
-            let _ = write!(out, "timeout={timeout}");
+            out.push_str("timeout=");
+            push_dec(out, (*timeout).into());
         }
         Txn::Error { err } => {
-            let _ = write!(out, "err={err} ({})", keeper_error_name(*err));
+            out.push_str("err=");
+            push_dec(out, (*err).into());
+            out.push_str(" (");
+            out.push_str(keeper_error_name(*err));
+            out.push(')');
         }
         other => out.push_str(&body_text(cx, other)),
     }
@@ -207,29 +214,31 @@ impl Render for Text {
         e: &TxnEntry<'_>,
         rec: &TxnRecord<'_>,
     ) -> io::Result<()> {
-        use std::fmt::Write as _;
         let h = &rec.header;
-        let mut b = String::with_capacity(256);
+        // One reused buffer per line; numbers formatted by hand (see `node`).
+        let b = &mut self.line;
+        b.clear();
         if !e.checksum_ok() {
             b.push_str("CRC ERROR - ");
         }
-        push_time(&mut b, h.time);
-        let _ = write!(
-            b,
-            " session 0x{:x} cxid 0x{:x} zxid {} {}",
-            h.session as u64,
-            h.cxid as u32,
-            h.zxid,
-            op_name(h.op)
-        );
+        push_time(b, h.time);
+        b.push_str(" session 0x");
+        push_hex(b, h.session as u64);
+        b.push_str(" cxid 0x");
+        push_hex(b, u64::from(h.cxid as u32));
+        b.push_str(" zxid 0x");
+        push_hex(b, h.zxid.0 as u64);
+        b.push(' ');
+        b.push_str(&op_name(h.op));
         let at = b.len();
         b.push(' ');
-        push_body_text(&mut b, cx, &rec.body);
+        push_body_text(b, cx, &rec.body);
         if b.len() == at + 1 {
             b.truncate(at);
         }
         if let Some(d) = rec.digest {
-            let _ = write!(b, " digest=0x{:x}", d.tree_digest as u64);
+            b.push_str(" digest=0x");
+            push_hex(b, d.tree_digest as u64);
         }
         b.push('\n');
         out.write_all(b.as_bytes())?;
@@ -333,7 +342,7 @@ impl Render for Text {
         let s = &node.stat;
         // The whole block is built in one reused buffer and written at once; numbers are
         // formatted by hand (a million-node dump spends most of its time here).
-        let b = &mut self.node_text;
+        let b = &mut self.line;
         b.clear();
         b.push_str("----\n");
         push_path(b, node.path);
