@@ -192,16 +192,8 @@ impl Stat {
             .and_then(|b| <&[u8; STAT_SIZE]>::try_from(b).ok())
         {
             // The whole stat is there: one bounds check instead of nine.
-            let i64_at = |at: usize| {
-                let mut v = [0u8; 8];
-                v.copy_from_slice(&block[at..at + 8]);
-                i64::from_be_bytes(v)
-            };
-            let i32_at = |at: usize| {
-                let mut v = [0u8; 4];
-                v.copy_from_slice(&block[at..at + 4]);
-                i32::from_be_bytes(v)
-            };
+            let i64_at = |at| jute::i64_at(block, at);
+            let i32_at = |at| jute::i32_at(block, at);
             let stat = Stat {
                 czxid: i64_at(0),
                 mzxid: i64_at(8),

@@ -240,6 +240,24 @@ pub fn count_len(raw: i32) -> usize {
     }
 }
 
+/// The big-endian `i64` at `at` of a fixed-size block already checked to be complete (a stat,
+/// a txn header): one bounds check for the whole block instead of one per field. 0 if `at` is
+/// past the block (callers pass constant offsets inside it).
+pub(crate) fn i64_at<const N: usize>(block: &[u8; N], at: usize) -> i64 {
+    block
+        .get(at..at.saturating_add(8))
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, i64::from_be_bytes)
+}
+
+/// The big-endian `i32` at `at` of a fixed-size block (see [`i64_at`]).
+pub(crate) fn i32_at<const N: usize>(block: &[u8; N], at: usize) -> i32 {
+    block
+        .get(at..at.saturating_add(4))
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, i32::from_be_bytes)
+}
+
 /// Appends a big-endian `i32`.
 pub fn put_i32(out: &mut Vec<u8>, v: i32) {
     out.extend_from_slice(&v.to_be_bytes());

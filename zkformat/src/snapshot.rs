@@ -848,12 +848,17 @@ impl<'r> SnapshotReader<'r> {
     pub fn open<R: Read + 'r>(inner: R, limits: Limits) -> Result<SnapshotReader<'r>> {
         let (compression, reader) =
             compression::open(inner, limits).map_err(|e| Error::io(&e, 0))?;
-        Ok(SnapshotReader {
+        Ok(Self::over(compression, reader, limits))
+    }
+
+    /// A reader over an already decompressed stream.
+    fn over(compression: Compression, reader: Box<dyn Read + 'r>, limits: Limits) -> Self {
+        SnapshotReader {
             buf: StreamBuffer::new(reader),
             parser: SnapshotParser::new(limits),
             compression,
             done: false,
-        })
+        }
     }
 
     /// [`SnapshotReader::open`], with the decompression of a compressed stream running on a
@@ -870,12 +875,7 @@ impl<'r> SnapshotReader<'r> {
     ) -> Result<SnapshotReader<'scope>> {
         let (compression, reader) =
             compression::open_ahead(scope, inner, limits).map_err(|e| Error::io(&e, 0))?;
-        Ok(SnapshotReader {
-            buf: StreamBuffer::new(reader),
-            parser: SnapshotParser::new(limits),
-            compression,
-            done: false,
-        })
+        Ok(SnapshotReader::over(compression, reader, limits))
     }
 
     /// Reads on without comparing seals or computing the tree digest

@@ -160,16 +160,8 @@ impl TxnHeader {
         else {
             return TxnHeader::default();
         };
-        let i64_at = |at: usize| {
-            let mut v = [0u8; 8];
-            v.copy_from_slice(&b[at..at + 8]);
-            i64::from_be_bytes(v)
-        };
-        let i32_at = |at: usize| {
-            let mut v = [0u8; 4];
-            v.copy_from_slice(&b[at..at + 4]);
-            i32::from_be_bytes(v)
-        };
+        let i64_at = |at| jute::i64_at(b, at);
+        let i32_at = |at| jute::i32_at(b, at);
         TxnHeader {
             session: i64_at(0),
             cxid: i32_at(8),

@@ -550,13 +550,20 @@ impl<R: Read> StreamBuffer<R> {
                 let grown = self.buf.len().saturating_mul(2).max(READ_CHUNK).min(want);
                 self.buf.resize(grown, 0);
             }
-            let dst = self.buf.get_mut(self.end..).unwrap_or(&mut []);
-            match self.inner.read(dst) {
-                Ok(0) => self.eof = true,
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io(&e, self.offset + (self.end - self.start) as u64)),
-            }
+            self.read_more()?;
+        }
+        Ok(())
+    }
+
+    /// One read into the buffer's room after `end` (EOF noted, interruptions retried by the
+    /// callers' loops).
+    fn read_more(&mut self) -> Result<()> {
+        let dst = self.buf.get_mut(self.end..).unwrap_or(&mut []);
+        match self.inner.read(dst) {
+            Ok(0) => self.eof = true,
+            Ok(k) => self.end += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(&e, self.offset + (self.end - self.start) as u64)),
         }
         Ok(())
     }
@@ -565,17 +572,8 @@ impl<R: Read> StreamBuffer<R> {
     /// any byte already in the buffer (consumed ones stay where they are). The caller makes sure
     /// there is room: `start + n` must fit in the buffer.
     pub(crate) fn fill_in_place(&mut self, n: usize) -> Result<()> {
-        while self.end - self.start < n && !self.eof {
-            let dst = self.buf.get_mut(self.end..).unwrap_or(&mut []);
-            if dst.is_empty() {
-                break;
-            }
-            match self.inner.read(dst) {
-                Ok(0) => self.eof = true,
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io(&e, self.offset + (self.end - self.start) as u64)),
-            }
+        while self.end - self.start < n && !self.eof && self.end < self.buf.len() {
+            self.read_more()?;
         }
         Ok(())
     }

@@ -405,31 +405,6 @@ mod tests {
     /// Entries seen (offset, index, raw bytes) and how the reading ended.
     type Seen = (Vec<(u64, u64, Vec<u8>)>, Result<Option<LogEnd>>);
 
-    fn collect(reader: LogReader<&[u8]>) -> Seen {
-        reader.read_ahead(|ahead| {
-            let mut seen = Vec::new();
-            loop {
-                match ahead.next_entry() {
-                    Ok(Some(e)) => seen.push((e.offset(), e.index(), e.raw().to_vec())),
-                    Ok(None) => return (seen, Ok(ahead.end())),
-                    Err(e) => return (seen, Err(e)),
-                }
-            }
-        })
-    }
-
-    fn direct(bytes: &[u8]) -> Seen {
-        let mut r = LogReader::new(bytes, Limits::default()).expect("header");
-        let mut seen = Vec::new();
-        loop {
-            match r.next_entry() {
-                Ok(Some(e)) => seen.push((e.offset(), e.index(), e.raw().to_vec())),
-                Ok(None) => return (seen, Ok(r.end())),
-                Err(e) => return (seen, Err(e)),
-            }
-        }
-    }
-
     /// A reader that hands out its bytes in the sizes given (cycled), as pipes and sockets do.
     struct Uneven<'a> {
         data: &'a [u8],
@@ -540,9 +515,8 @@ mod tests {
         // Enough entries for several batches.
         let log = sample_log(40_000);
         assert!(log.len() > 3 * READ_AHEAD_BATCH);
-        let reader = LogReader::new(&log[..], Limits::default()).expect("header");
-        let (ahead, end) = collect(reader);
-        let (plain, plain_end) = direct(&log);
+        let (ahead, end) = ahead_from(&log[..]);
+        let (plain, plain_end) = direct_from(&log[..]);
         assert_eq!(ahead.len(), 40_000);
         assert_eq!(ahead, plain);
         assert_eq!(end.expect("end"), plain_end.expect("end"));
@@ -590,9 +564,8 @@ mod tests {
         // Corrupt a payload byte of entry 29,000 (every entry is 49 bytes), in a late batch.
         let at = 16 + 49 * 29_000 + 20;
         log[at] ^= 0x55;
-        let reader = LogReader::new(&log[..], Limits::default()).expect("header");
-        let (ahead, err) = collect(reader);
-        let (plain, plain_err) = direct(&log);
+        let (ahead, err) = ahead_from(&log[..]);
+        let (plain, plain_err) = direct_from(&log[..]);
         assert_eq!(ahead, plain);
         let (a, p) = (err.expect_err("error"), plain_err.expect_err("error"));
         assert!(matches!(a.kind(), ErrorKind::ChecksumMismatch { .. }));
@@ -604,7 +577,7 @@ mod tests {
         let mut log = sample_log(30_000);
         let at = 16 + 49 * 29_000 + 20;
         log[at] ^= 0x55;
-        let (plain, plain_err) = direct(&log);
+        let (plain, plain_err) = direct_from(&log[..]);
         for lenient in [false, true] {
             let parsed = TxnLog::parse(&log, Limits::default()).expect("header");
             let (seen, end) = parsed.read_ahead(lenient, |ahead| {
