@@ -76,6 +76,12 @@ impl CliError {
         }
     }
 
+    /// Says which output an I/O error was about (`writing the report: …`).
+    pub fn with_what(mut self, what: &str) -> CliError {
+        self.message = format!("writing {what}: {}", self.message);
+        self
+    }
+
     /// Sets the file path (kept if one is set already).
     pub fn with_path(mut self, path: &str) -> CliError {
         if self.path.is_none() {
@@ -162,10 +168,19 @@ impl Input {
     /// I/O errors opening or reading.
     pub fn open(arg: &str) -> Result<Input, CliError> {
         if arg == "-" {
-            let mut prefix = Vec::with_capacity(8);
+            if io::stdin().is_terminal() {
+                let mut e =
+                    CliError::msg("standard input (-) is a terminal, not a file: nothing to read");
+                e.hint = Some(
+                    "pipe the file in (`… - < log.100000001`, or `cat FILE | …`), or name it instead of -"
+                        .into(),
+                );
+                return Err(e);
+            }
+            let mut prefix = Vec::with_capacity(512);
             io::stdin()
                 .lock()
-                .take(8)
+                .take(512)
                 .read_to_end(&mut prefix)
                 .map_err(|e| CliError::io("-", &e))?;
             return Ok(Input::Stdin { prefix });
@@ -234,29 +249,42 @@ impl Input {
     }
 }
 
-/// The error for an input that is neither a txn log nor a snapshot.
+/// The error for an input that is neither a txn log nor a snapshot, as `zkdump` says it.
 pub fn unknown_kind_error(name: &str, prefix: &[u8]) -> CliError {
+    kind_error("zkdump", "a ZooKeeper txn log or snapshot", name, prefix)
+}
+
+/// The error for an input of the wrong kind: what it is (told from its first bytes), what
+/// `tool` (e.g. `zkfilter log`) expects, and which command reads what was found.
+pub fn kind_error(tool: &str, expected: &str, name: &str, prefix: &[u8]) -> CliError {
+    // A file can say more than the few bytes a caller kept.
+    let found = match crate::inputs::sniff_file(Path::new(name)) {
+        Ok(f) if name != "-" && prefix.len() < crate::inputs::SNIFF_LEN => f,
+        _ => crate::inputs::sniff(prefix),
+    };
     let looks_legacy = Path::new(name)
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(zkformat::zxid::parse_file_name)
         .is_some();
+    let zkfilter = tool.starts_with("zkfilter");
+    use crate::inputs::Sniffed;
+    let hint = match &found {
+        Sniffed::TxnLog if zkfilter => "use `zkfilter log` for a txn log".to_string(),
+        Sniffed::Snapshot(_) if zkfilter => "use `zkfilter snapshot` for a snapshot".to_string(),
+        Sniffed::Archive(_) if zkfilter => "use `zkfilter datadir` for an archive of a data dir".to_string(),
+        Sniffed::Archive(_) => "archives of data dirs are read by `zkdump verify`, `zkdump sessions` and `zkdump diff`".to_string(),
+        Sniffed::Empty => "the file is empty (an interrupted copy?): there is nothing to read".to_string(),
+        _ if looks_legacy => "the name looks like a ZooKeeper data file: files without the ZKLG/ZKSN magic are pre-3.0 \"version 1\" files, which must first be upgraded by ZooKeeper 3.4's UpgradeMain".to_string(),
+        _ => "expected a file from a data dir's version-2/ folder: log.<zxid>, or snapshot.<zxid> (plain, .gz or .snappy)".to_string(),
+    };
     let mut e = CliError::msg(format!(
-        "not a ZooKeeper txn log or snapshot (first bytes {})",
-        prefix
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        "this is {}; {tool} expects {expected}",
+        found.describe()
     ))
     .with_path(name);
     e.offset = Some(0);
-    e.hint = Some(if looks_legacy {
-        "the name looks like a ZooKeeper data file: files without the ZKLG/ZKSN magic are pre-3.0 \"version 1\" files, which must first be upgraded by ZooKeeper 3.4's UpgradeMain".to_string()
-    } else {
-        "zkdump reads txn logs (log.*), snapshots (snapshot.*) and gzip/snappy-compressed snapshots"
-            .to_string()
-    });
+    e.hint = Some(hint);
     e
 }
 

@@ -2,7 +2,9 @@
 //!
 //! * [`filter_cmd`]: `zkfilter` (restore filter for logs, snapshots and data dirs).
 //! * [`dump`]: `zkdump` (inspect, verify, summarise, diff).
-//! * [`cli`], [`output`], [`report`], [`progress`]: shared plumbing.
+//! * [`cli`], [`inputs`], [`plan`], [`report`], [`progress`]: shared plumbing: errors and exit
+//!   codes, telling inputs apart (archives included), the output planner (the command-line
+//!   contract: nothing is written over, into or around an input; all outputs or none).
 
 #![cfg_attr(
     not(test),
@@ -12,6 +14,7 @@
 pub mod cli;
 pub mod dump;
 pub mod filter_cmd;
-pub mod output;
+pub mod inputs;
+pub mod plan;
 pub mod progress;
 pub mod report;

@@ -137,7 +137,11 @@ fn exit_codes_and_errors() {
     assert_eq!(code, 2, "usage error");
     let (code, _, err) = zkdump(&["Cargo.toml"]);
     assert_eq!(code, 2);
-    assert!(err.contains("not a ZooKeeper txn log or snapshot"), "{err}");
+    assert!(
+        err.contains("this is a text file (first line: \"[workspace]\")")
+            && err.contains("zkdump expects a ZooKeeper txn log or snapshot"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -15,7 +15,11 @@ const EXPECTED: &[(&str, i32, &str)] = &[
     ("gz-truncated.gz", 1, "decompression failed"),
     ("log-acl-count-max", 1, "vector count 2147483647"),
     ("log-bad-eor", 1, "end-of-record byte"),
-    ("log-bad-magic", 2, "not a ZooKeeper txn log or snapshot"),
+    (
+        "log-bad-magic",
+        2,
+        "zkdump expects a ZooKeeper txn log or snapshot",
+    ),
     ("log-flipped-payload", 1, "Adler32 mismatch"),
     ("log-length-minus1", 1, "-1"),
     ("log-length-minus2", 1, "-2"),
@@ -30,7 +34,11 @@ const EXPECTED: &[(&str, i32, &str)] = &[
     ("log-version-99", 0, "0 problems"),
     ("snap-acl-count-max", 1, "vector count 2147483647"),
     ("snap-acl-null", 1, "null ACL cache list"),
-    ("snap-bad-magic", 2, "not a ZooKeeper txn log or snapshot"),
+    (
+        "snap-bad-magic",
+        2,
+        "zkdump expects a ZooKeeper txn log or snapshot",
+    ),
     ("snap-bad-seal", 1, "seal #1 mismatch"),
     ("snap-bad-seal2", 1, "seal #2 mismatch"),
     (

@@ -2,7 +2,7 @@
 //! data dir holding one snapshot at the last zxid.
 
 use std::fs;
-use std::io::{self, BufWriter, Read};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -17,17 +17,35 @@ use zkformat::zxid::NameCompression;
 use zkformat::Zxid;
 
 use super::snapshot::parse_compression;
-use super::{finish, PolicyArgs, RunArgs};
+use super::{finish, Outcome, PolicyArgs, RunArgs};
 use crate::cli::{self, CliError};
-use crate::output::{write_file_atomically, write_synced, StagedDir};
+use crate::inputs::{describe_folder, open_data_dir, DATA_DIR_EXPECTED};
+use crate::plan::{write_synced, Output};
+
+/// `zkfilter datadir --help` examples (they run as pasted from the project's root).
+pub(super) const EXAMPLES: &str = "\
+Examples (from the project's root, on its bundled sample):
+  # A data dir into a fresh data dir a stock server loads, with a JSON report:
+  zkfilter datadir testdata/zk-3.8/recipes -o /tmp/zkfilter-example-restored --report /tmp/zkfilter-example-restored.json
+  # A tar.gz of a data dir from standard input, to a point in time:
+  tar -C testdata/zk-3.8/recipes -cz version-2 | zkfilter datadir - --to-zxid 0x33 -o /tmp/zkfilter-example-pit
+  # The single stream ZooKeeper 3.9's admin `restore` accepts:
+  zkfilter datadir testdata/zk-3.9/recipes --admin-restore /tmp/zkfilter-example-restore.snap
+  # What would be dropped, as JSON on standard output, writing nothing:
+  zkfilter datadir testdata/zk-3.8/recipes --dry-run --report -
+
+Exit status: 0 success; 2 nothing was written (usage, input or output error); 3 --salvage kept
+what came before damage.";
 
 /// Arguments of `zkfilter datadir`.
 #[derive(Debug, Args)]
 pub struct DatadirArgs {
-    /// The data dir (holding `version-2/`, or `version-2` itself), or a `.tar`/`.tar.gz` of one.
-    pub input: PathBuf,
-    /// The new data dir to create (ZooKeeper's `dataDir`: the files go to OUT/version-2/).
-    #[arg(short, long, required_unless_present_any = ["admin_restore", "dry_run"])]
+    /// The data dir (holding `version-2/`, or `version-2` itself), or a `.tar`, `.tar.gz` or
+    /// `.tar.zst` of one (`-` = such an archive on standard input).
+    pub input: String,
+    /// The data dir to write (ZooKeeper's `dataDir`: the files go to OUT/version-2/). A new
+    /// folder, or an existing one without version-2/ (its myid and other files stay).
+    #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// The txn logs' folder when the server had a separate `dataLogDir` (its `version-2` or the
     /// folder holding it); the output puts everything in one data dir.
@@ -36,31 +54,45 @@ pub struct DatadirArgs {
     /// Stop at this zxid (point-in-time restore; `0x…` or decimal).
     #[arg(long, value_name = "ZXID", value_parser = cli::parse_zxid)]
     pub to_zxid: Option<Zxid>,
-    /// Write the snapshot for this ZooKeeper version: 3.4/3.5 (no digest), 3.6/3.7/3.8 (digest),
-    /// 3.9 (digest and last zxid). Default: what the input's snapshot has.
+    /// Write the snapshot for this ZooKeeper version: 3.4/3.5 (no digest, no compression),
+    /// 3.6/3.7/3.8 (digest), 3.9 (digest and last zxid). Default: what the input's snapshot has.
     #[arg(long, value_name = "VERSION")]
     pub target_version: Option<String>,
     /// Compression of the written snapshot: none, gz or snappy (default: the input snapshot's).
     #[arg(long, value_name = "METHOD", value_parser = parse_compression)]
     pub compress: Option<Compression>,
     /// Instead of a data dir, write the uncompressed snapshot stream that ZooKeeper 3.9's admin
-    /// `restore` command accepts (digest and last-processed-zxid sections included).
+    /// `restore` command accepts (digest and last-processed-zxid sections included; `-` =
+    /// standard output).
     #[arg(long, value_name = "FILE", conflicts_with = "output")]
-    pub admin_restore: Option<PathBuf>,
+    pub admin_restore: Option<String>,
     #[command(flatten)]
     policy: PolicyArgs,
-    #[command(flatten)]
-    run: RunArgs,
 }
 
-fn tail_for_version(v: &str) -> Result<Tail, CliError> {
-    match v.trim() {
-        "3.4" | "3.5" => Ok(Tail::NONE),
-        "3.6" | "3.7" | "3.8" => Ok(Tail::DIGEST),
-        "3.9" | "3.10" => Ok(Tail::DIGEST_AND_LAST_ZXID),
-        other => Err(CliError::msg(format!(
-            "unknown --target-version {other:?} (3.4 to 3.9)"
+/// A `--target-version`: 3.4 to 3.9 (a patch level is accepted and ignored).
+fn parse_target_version(v: &str) -> Result<(u32, u32), CliError> {
+    let t = v.trim();
+    let mut parts = t.split('.');
+    let major = parts.next().and_then(|p| p.parse::<u32>().ok());
+    let minor = parts.next().and_then(|p| p.parse::<u32>().ok());
+    let rest_ok = parts.all(|p| p.parse::<u32>().is_ok());
+    match (major, minor, rest_ok) {
+        (Some(3), Some(m @ 4..=9), true) => Ok((3, m)),
+        (Some(_), Some(_), true) => Err(CliError::msg(format!(
+            "--target-version {t}: this zkfilter writes snapshots for ZooKeeper 3.4 to 3.9 only, and does not know the format of {t}"
         ))),
+        _ => Err(CliError::msg(format!(
+            "--target-version {t:?} is not a ZooKeeper version (3.4 to 3.9, e.g. 3.8)"
+        ))),
+    }
+}
+
+fn tail_for_version((_, minor): (u32, u32)) -> Tail {
+    match minor {
+        4 | 5 => Tail::NONE,
+        6..=8 => Tail::DIGEST,
+        _ => Tail::DIGEST_AND_LAST_ZXID,
     }
 }
 
@@ -73,110 +105,169 @@ fn version_of_tail(t: Tail) -> &'static str {
     }
 }
 
-/// Extracts the data files of a tar (optionally gzipped) into `dest`; returns the folder that
-/// holds them.
-fn extract_tar(archive: &Path, dest: &Path) -> Result<PathBuf, CliError> {
-    let name = archive.display().to_string();
-    let file = fs::File::open(archive).map_err(|e| CliError::io(&name, &e))?;
-    let mut head = [0u8; 2];
-    let mut f = io::BufReader::new(file);
-    let is_gz = {
-        use io::BufRead;
-        let buf = f.fill_buf().map_err(|e| CliError::io(&name, &e))?;
-        head.copy_from_slice(buf.get(..2).unwrap_or(&[0, 0]));
-        head == [0x1f, 0x8b]
-    };
-    let reader: Box<dyn Read> = if is_gz {
-        Box::new(flate2::read::GzDecoder::new(f))
-    } else {
-        Box::new(f)
-    };
-    let mut ar = tar::Archive::new(reader);
-    let mut groups: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    let entries = ar.entries().map_err(|e| CliError::io(&name, &e))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| CliError::io(&name, &e))?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let path = entry
-            .path()
-            .map_err(|e| CliError::io(&name, &e))?
-            .into_owned();
-        let Some(base) = path
-            .file_name()
-            .and_then(|b| b.to_str())
-            .map(str::to_string)
-        else {
-            continue;
-        };
-        let is_data = zkformat::zxid::parse_file_name(&base).is_some()
-            || base == "acceptedEpoch"
-            || base == "currentEpoch";
-        if !is_data {
-            continue;
-        }
-        let parent = path
-            .parent()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        let n = groups.len();
-        let idx = *groups.entry(parent).or_insert(n);
-        let dir = dest.join(format!("g{idx}"));
-        fs::create_dir_all(&dir).map_err(|e| CliError::io(&dir.display().to_string(), &e))?;
-        let target = dir.join(&base);
-        let mut out = fs::File::create(&target)
-            .map_err(|e| CliError::io(&target.display().to_string(), &e))?;
-        io::copy(&mut entry, &mut out).map_err(|e| CliError::io(&name, &e))?;
-    }
-    match groups.len() {
-        0 => Err(CliError::msg("the archive holds no ZooKeeper log or snapshot files").with_path(&name)),
-        1 => Ok(dest.join("g0")),
-        _ => Err(CliError::msg(format!(
-            "the archive holds data files in several folders ({}); extract it and pass the one to restore",
-            groups.keys().cloned().collect::<Vec<_>>().join(", ")
-        ))
-        .with_path(&name)),
-    }
+fn name_of(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
 }
 
-pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
-    let policy = a.policy.policy()?;
-    let limits = a.run.limits();
-    let input_name = a.input.display().to_string();
-    let unpacked = tempfile::tempdir().map_err(|e| CliError::io("temporary folder", &e))?;
-    let dir_path = if a.input.is_file() {
-        extract_tar(&a.input, unpacked.path())?
-    } else {
-        a.input.clone()
-    };
-    let mut dd = DataDir::scan(&dir_path).map_err(|e| CliError::io(&input_name, &e))?;
+fn list_names(paths: &[&Path]) -> String {
+    let mut s = paths
+        .iter()
+        .take(6)
+        .map(|p| name_of(p))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > 6 {
+        s.push_str(&format!(", … {} in all", paths.len()));
+    }
+    s
+}
+
+/// The first zxid a fresh server writes: 1 (standalone 3.4) or the first of epoch 1.
+fn is_first_zxid(z: Zxid) -> bool {
+    z.0 == 1 || z.0 == 0x1_0000_0001
+}
+
+pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
+    let policy = a.policy.policy(run.force)?;
+    let limits = run.limits();
+    // Options that cannot go together are refused before anything is read or written.
+    let target = a
+        .target_version
+        .as_deref()
+        .map(parse_target_version)
+        .transpose()?;
+    if a.admin_restore.is_some() {
+        if let Some(t) = target.filter(|t| t.1 != 9) {
+            return Err(CliError::msg(format!(
+                "--admin-restore writes ZooKeeper 3.9's admin restore stream; --target-version 3.{} cannot apply",
+                t.1
+            )));
+        }
+        if a.compress.is_some_and(|c| c != Compression::None) {
+            return Err(CliError::msg(
+                "--admin-restore writes an uncompressed stream (ZooKeeper's admin restore reads no other); --compress cannot apply",
+            ));
+        }
+    }
+    if let (Some((_, m @ (4 | 5))), Some(c)) = (target, a.compress) {
+        if c != Compression::None {
+            let mut e = CliError::msg(format!(
+                "--target-version 3.{m} --compress {}: ZooKeeper 3.{m} cannot read compressed snapshots (compression came in 3.6)",
+                format!("{c:?}").to_lowercase()
+            ));
+            e.hint = Some("drop --compress, or use --compress none".into());
+            return Err(e);
+        }
+    }
+    if a.output.is_none() && a.admin_restore.is_none() && !run.dry_run {
+        let mut e =
+            CliError::msg("zkfilter datadir needs -o DIR (or --admin-restore FILE, or --dry-run)");
+        e.hint = Some("e.g. zkfilter datadir /backups/data -o /var/lib/zookeeper-restored".into());
+        return Err(e);
+    }
+    // Inputs and outputs are checked before anything is read.
+    let mut plan = run.plan(&a.policy)?;
+    plan.input(&a.input, "the input data dir")?;
     if let Some(ld) = &a.log_dir {
-        let logs = DataDir::scan(ld).map_err(|e| CliError::io(&ld.display().to_string(), &e))?;
+        plan.input_path(ld, "--log-dir")?;
+    }
+    let data = if let Some(f) = &a.admin_restore {
+        Some(plan.output(f, "the admin restore stream (--admin-restore)", true)?)
+    } else if let Some(o) = &a.output {
+        Some(Output::DataDir(plan.data_dir(o, "the output data dir")?))
+    } else {
+        None
+    };
+    let report_out = run.plan_report(&mut plan)?;
+
+    let src = open_data_dir(&a.input, "zkfilter datadir")?;
+    let input_name = src.shown.clone();
+    let mut dd = DataDir::scan(&src.dir).map_err(|e| CliError::io(&input_name, &e))?;
+    if let Some(ld) = &a.log_dir {
+        let shown = ld.display().to_string();
+        if !ld.is_dir() {
+            return Err(CliError::msg(
+                "--log-dir must be a folder (the server's dataLogDir, or its version-2)",
+            )
+            .with_path(&shown));
+        }
+        let logs = DataDir::scan(ld).map_err(|e| CliError::io(&shown, &e))?;
         if !dd.logs.is_empty() {
             return Err(CliError::msg(format!(
                 "{} holds txn logs too; with --log-dir the logs must be in one place (ZooKeeper refuses such a layout)",
-                dir_path.display()
+                dd.dir.display()
             )));
+        }
+        if logs.logs.is_empty() {
+            return Err(CliError::msg(format!(
+                "--log-dir holds no txn log (log.*): {}",
+                describe_folder(&logs.dir)
+            ))
+            .with_path(&shown));
         }
         dd.logs = logs.logs;
     }
     if dd.snapshots.is_empty() && dd.logs.is_empty() {
-        return Err(CliError::msg(
-            "no ZooKeeper snapshot or log files found (expected <dataDir>/version-2/)",
-        )
+        let found = if src.archive.is_some() {
+            "an archive without ZooKeeper files".to_string()
+        } else {
+            describe_folder(&src.dir)
+        };
+        return Err(CliError::msg(format!(
+            "this is {found}; zkfilter datadir expects {DATA_DIR_EXPECTED}"
+        ))
         .with_path(&input_name));
     }
-    // Refuse early, before the long replay, if the output exists.
-    if !a.run.dry_run {
-        if let Some(o) = &a.output {
-            crate::output::check_overwrite(o, a.run.force)?;
+    // The snapshot to start from must exist: a result that is not what was asked is an error.
+    let candidates: Vec<_> = dd
+        .snapshot_candidates()
+        .into_iter()
+        .filter(|c| a.to_zxid.map_or(true, |z| c.zxid() <= z))
+        .collect();
+    let mut warnings = Vec::new();
+    if candidates.is_empty() {
+        if let Some(z) = a.to_zxid.filter(|_| !dd.snapshot_candidates().is_empty()) {
+            let oldest = dd
+                .snapshot_candidates()
+                .last()
+                .map(|f| (f.zxid(), name_of(&f.path)));
+            let mut e = CliError::msg(format!(
+                "--to-zxid {z}: no snapshot at or before it (the oldest is {}), so that point cannot be restored",
+                oldest.map_or_else(String::new, |(z, n)| format!("{n}, zxid {z}"))
+            ))
+            .with_path(&input_name);
+            e.hint = Some("choose a zxid at or after the oldest snapshot, or add older snapshots to the input".into());
+            return Err(e);
         }
-        if let Some(o) = &a.admin_restore {
-            crate::output::check_overwrite(o, a.run.force)?;
+        let first_log = dd.logs.first().map(|l| l.zxid());
+        if dd.snapshots.is_empty() && first_log.is_some_and(is_first_zxid) {
+            warnings.push("no snapshot: every log was replayed from an empty tree (they start at the first zxid, so nothing is missing); ZooKeeper 3.5.3+ would refuse this data dir as it is, the output loads".into());
+        } else {
+            let what = if dd.snapshots.is_empty() {
+                "it holds no snapshot".to_string()
+            } else {
+                format!(
+                    "no snapshot passes ZooKeeper's validity check ({})",
+                    list_names(
+                        &dd.snapshots
+                            .iter()
+                            .map(|f| f.path.as_path())
+                            .collect::<Vec<_>>()
+                    )
+                )
+            };
+            let mut e = CliError::msg(format!(
+                "{what}, and its logs ({}) start after the first zxid: they cannot be replayed from any snapshot, the state before them is unknown",
+                list_names(&dd.logs.iter().map(|f| f.path.as_path()).collect::<Vec<_>>())
+            ))
+            .with_path(&input_name);
+            e.hint = Some("add the snapshot taken before the first log (ZooKeeper 3.5.3+ refuses such a data dir too: \"No snapshot found, but there are log entries\")".into());
+            return Err(e);
         }
     }
-    let interactive = !a.run.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let interactive = !run.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let started = std::time::Instant::now();
     if interactive {
         let bytes: u64 =
@@ -189,33 +280,59 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
             bytes as f64 / 1048576.0
         );
     }
-    let replay = replay_datadir_with(&dd, a.to_zxid, limits, a.run.salvage).map_err(|e| {
-        let mut c = CliError::format(&e.path.display().to_string(), &e.error);
+    let replay = replay_datadir_with(&dd, a.to_zxid, limits, run.salvage).map_err(|e| {
+        let shown = match &src.archive {
+            Some(_) => format!("{input_name}: {}", name_of(&e.path)),
+            None => e.path.display().to_string(),
+        };
+        let mut c = CliError::format(&shown, &e.error);
         if dd.snapshot_candidates().is_empty() && !dd.snapshots.is_empty() {
             c.hint = Some("no snapshot passed ZooKeeper's validity check; the data dir is not restorable as it is".into());
         }
         c
     })?;
-    let mut warnings = Vec::new();
+    if replay.snapshot.is_none() && !dd.snapshots.is_empty() {
+        let mut e = CliError::msg(format!(
+            "no snapshot could be read ({})",
+            replay
+                .rejected_snapshots
+                .iter()
+                .map(|r| format!("{}: {}", name_of(&r.path), r.error))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+        .with_path(&input_name);
+        e.hint =
+            Some("the data dir is not restorable as it is; restore from an older backup".into());
+        return Err(e);
+    }
     for r in &replay.rejected_snapshots {
         warnings.push(format!(
             "skipped damaged snapshot {} ({}), as ZooKeeper would",
-            r.path.display(),
+            name_of(&r.path),
             r.error
         ));
     }
     if let Some(z) = a.to_zxid {
-        if replay.tree.last_zxid < z {
-            warnings.push(format!(
-                "--to-zxid {z}: the data ends at {}",
+        let stopped_early =
+            replay.stopped_by.is_none() && replay.logs.last().is_some_and(|(_, end)| end.is_none());
+        if replay.tree.last_zxid < z && !stopped_early && replay.stopped_by.is_none() {
+            let mut e = CliError::msg(format!(
+                "--to-zxid {z} is past the end of the data: the last txn is {}",
+                replay.tree.last_zxid
+            ))
+            .with_path(&input_name);
+            e.hint = Some(format!(
+                "omit --to-zxid to restore to the end, or pass --to-zxid {}",
                 replay.tree.last_zxid
             ));
+            return Err(e);
         }
     }
     for (p, end) in &replay.logs {
         if let Some(e) = end {
             if !e.is_clean() {
-                warnings.push(format!("{} ends with a {}", p.display(), e.describe()));
+                warnings.push(format!("{} ends with a {}", name_of(p), e.describe()));
             }
         }
     }
@@ -232,9 +349,9 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
             _ => Compression::None,
         })
         .unwrap_or(Compression::None);
-    let tail = match (&a.target_version, a.admin_restore.is_some()) {
+    let tail = match (target, a.admin_restore.is_some()) {
         (_, true) => Tail::DIGEST_AND_LAST_ZXID,
-        (Some(v), false) => tail_for_version(v)?,
+        (Some(v), false) => tail_for_version(v),
         (None, false) => input_tail.unwrap_or(Tail::DIGEST),
     };
     if tail
@@ -245,7 +362,14 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
     {
         warnings.push("the snapshot keeps the input's last-zxid-only tail (3.9 with digests off): a default 3.9 server refuses it; pass --target-version 3.9 for a default server".into());
     }
-    let compression = a.compress.unwrap_or(input_compression);
+    let old_format = matches!(target, Some((_, 4 | 5)));
+    let compression = match a.compress {
+        Some(c) => c,
+        // 3.4 and 3.5 read only plain snapshots.
+        None if old_format => Compression::None,
+        None if a.admin_restore.is_some() => Compression::None,
+        None => input_compression,
+    };
     let mut tree = replay.tree;
     if interactive {
         eprintln!(
@@ -256,8 +380,40 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
         );
     }
     let report = filter_tree(&mut tree, &policy);
-    if report.ttl_nodes > 0 && tail.is_empty() {
-        warnings.push("TTL nodes cannot be restored on ZooKeeper 3.4 (no TTL support)".into());
+    if let Some((_, m)) = target {
+        let mut cannot = Vec::new();
+        if report.ttl_nodes > 0 && m < 5 {
+            cannot.push(format!(
+                "{} TTL {}",
+                report.ttl_nodes,
+                if report.ttl_nodes == 1 {
+                    "node"
+                } else {
+                    "nodes"
+                }
+            ));
+        }
+        if report.container_nodes > 0 && m < 5 {
+            cannot.push(format!(
+                "{} container {}",
+                report.container_nodes,
+                if report.container_nodes == 1 {
+                    "node"
+                } else {
+                    "nodes"
+                }
+            ));
+        }
+        if !cannot.is_empty() {
+            let mut e = CliError::msg(format!(
+                "--target-version 3.{m}: the restored tree holds {}, which ZooKeeper 3.{m} cannot express",
+                cannot.join(" and ")
+            ));
+            e.hint = Some(
+                "restore to 3.5 or later, or drop those nodes' prefix with --drop-prefix".into(),
+            );
+            return Err(e);
+        }
     }
     let last = tree.last_zxid;
     let snap_name = snapshot_file_name(
@@ -268,45 +424,60 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
             Compression::Snappy => NameCompression::Snappy,
         },
     );
-    let mut output_shown = None;
-    if !a.run.dry_run {
-        if let Some(file) = &a.admin_restore {
-            let mut bytes = Vec::new();
-            tree.write_snapshot(&mut bytes, tail)
-                .map_err(|e| CliError::io(&file.display().to_string(), &e))?;
-            write_file_atomically(file, &bytes, a.run.force)?;
-            output_shown = Some(file.display().to_string());
-        } else if let Some(out) = &a.output {
-            let staged = StagedDir::new(out, a.run.force)?;
-            let v2 = staged.path().join("version-2");
-            fs::create_dir_all(&v2).map_err(|e| CliError::io(&v2.display().to_string(), &e))?;
-            write_synced(&v2.join(&snap_name), |w| {
-                let c = Compressor::new(BufWriter::new(w), compression);
-                let c = tree.write_snapshot(c, tail)?;
-                c.finish()?.into_inner().map_err(|e| e.into_error())?;
-                Ok(())
-            })?;
-            for (file, content) in [
-                ("acceptedEpoch", &dd.accepted_epoch),
-                ("currentEpoch", &dd.current_epoch),
-            ] {
-                if let Some(c) = content {
-                    write_synced(&v2.join(file), |w| io::Write::write_all(w, c.as_bytes()))?;
+    let mut data = data;
+    let mut written = None;
+    if !run.dry_run {
+        match data.as_mut() {
+            Some(Output::DataDir(staged)) => {
+                let v2 = staged.version2();
+                fs::create_dir_all(&v2).map_err(|e| CliError::io(&v2.display().to_string(), &e))?;
+                write_synced(&v2.join(&snap_name), |w| {
+                    let c = Compressor::new(BufWriter::new(w), compression);
+                    let c = tree.write_snapshot(c, tail)?;
+                    c.finish()?.into_inner().map_err(|e| e.into_error())?;
+                    Ok(())
+                })?;
+                for (file, content) in [
+                    ("acceptedEpoch", &dd.accepted_epoch),
+                    ("currentEpoch", &dd.current_epoch),
+                ] {
+                    if let Some(c) = content {
+                        write_synced(&v2.join(file), |w| w.write_all(c.as_bytes()))?;
+                    }
                 }
+                written = Some(format!("{}/version-2/{snap_name}", staged.dest().display()));
             }
-            crate::output::sync_dir(&v2);
-            staged.commit()?;
-            output_shown = Some(out.display().to_string());
+            Some(Output::File(f)) => {
+                let shown = f.dest().display().to_string();
+                let mut w = BufWriter::with_capacity(1 << 20, f.file());
+                tree.write_snapshot(&mut w, tail)
+                    .and_then(|w| w.flush())
+                    .map_err(|e| CliError::io(&shown, &e).with_what("the admin restore stream"))?;
+                drop(w);
+                written = Some(shown);
+            }
+            Some(Output::Stdout) => {
+                let mut w = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+                tree.write_snapshot(&mut w, tail)
+                    .and_then(|w| w.flush())
+                    .map_err(cli::output_error)?;
+                written = Some("standard output".to_string());
+            }
+            None => {}
         }
     }
     let salvaged = replay
         .stopped_by
         .as_ref()
         .map(|e| format!("{e} — txns from here on were not replayed"));
+    let shown_path = |p: &Path| match &src.archive {
+        Some(_) => format!("{input_name}: {}", name_of(p)),
+        None => p.display().to_string(),
+    };
     let extra = json!({
-        "snapshotUsed": replay.snapshot.as_ref().map(|p| p.display().to_string()),
+        "snapshotUsed": replay.snapshot.as_deref().map(shown_path),
         "snapshotZxid": format!("{}", replay.snapshot_zxid),
-        "logsUsed": replay.logs.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>(),
+        "logsUsed": replay.logs.iter().map(|(p, _)| shown_path(p)).collect::<Vec<_>>(),
         "lastZxid": format!("{last}"),
         "txnsReplayed": tree.stats.txns,
         "replayErrorsIgnored": tree.stats.ignored_errors,
@@ -314,7 +485,8 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
         "digestMismatches": tree.stats.digest_mismatches,
         "inputFormat": input_tail.map(version_of_tail),
         "outputFormat": version_of_tail(tail),
-        "outputSnapshot": (!a.run.dry_run && a.admin_restore.is_none()).then(|| format!("version-2/{snap_name}")),
+        "outputCompression": format!("{compression:?}").to_lowercase(),
+        "outputSnapshot": (!run.dry_run && a.output.is_some()).then(|| format!("version-2/{snap_name}")),
         "epochs": {"acceptedEpoch": dd.accepted_epoch, "currentEpoch": dd.current_epoch},
         "nodesOut": tree.len(),
     });
@@ -324,15 +496,54 @@ pub(super) fn run(a: DatadirArgs) -> Result<u8, CliError> {
             tree.stats.digest_mismatches, tree.stats.first_digest_mismatch
         ));
     }
-    finish(
-        &a.run,
-        &report,
-        &policy,
-        "datadir",
-        &input_name,
-        output_shown.as_deref(),
+    let mut lines = vec![format!(
+        "used {} and {} {}{}; replayed {} {} to zxid {last}",
+        replay.snapshot.as_deref().map_or_else(
+            || "no snapshot (an empty tree)".to_string(),
+            |p| format!("snapshot {}", name_of(p))
+        ),
+        replay.logs.len(),
+        if replay.logs.len() == 1 {
+            "log"
+        } else {
+            "logs"
+        },
+        if replay.logs.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                list_names(
+                    &replay
+                        .logs
+                        .iter()
+                        .map(|(p, _)| p.as_path())
+                        .collect::<Vec<_>>()
+                )
+            )
+        },
+        tree.stats.txns,
+        if tree.stats.txns == 1 { "txn" } else { "txns" },
+    )];
+    match &written {
+        Some(w) => lines.push(format!(
+            "wrote {w} ({} {}, format {}, {})",
+            tree.len(),
+            if tree.len() == 1 { "node" } else { "nodes" },
+            version_of_tail(tail),
+            format!("{compression:?}").to_lowercase()
+        )),
+        None if run.dry_run => lines.push("dry run: nothing was written".to_string()),
+        None => {}
+    }
+    let outcome = Outcome {
+        mode: "datadir",
+        input: &input_name,
+        output: written.clone(),
         extra,
         warnings,
+        lines,
         salvaged,
-    )
+    };
+    finish(run, &report, &policy, outcome, data, report_out)
 }

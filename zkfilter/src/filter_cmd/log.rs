@@ -10,10 +10,23 @@ use zkformat::filter::{
 use zkformat::kind::FileKind;
 use zkformat::snapshot::SnapshotReader;
 
-use super::{finish, PolicyArgs, RunArgs};
+use super::{finish, Outcome, PolicyArgs, RunArgs};
 use crate::cli::{self, CliError, Input};
-use crate::output::Destination;
+use crate::plan::Output;
 use crate::progress::Progress;
+
+/// `zkfilter log --help` examples (they run as pasted from the project's root).
+pub(super) const EXAMPLES: &str = "\
+Examples (from the project's root, on its bundled sample):
+  # Standard input to standard output, as in a restore pipeline:
+  zkfilter log - < testdata/zk-3.8/recipes/version-2/log.1c > /tmp/zkfilter-example-log.1c
+  # To a file, knowing the snapshot before the log, with a JSON report:
+  zkfilter log testdata/zk-3.8/recipes/version-2/log.1c --snapshot testdata/zk-3.8/recipes/version-2/snapshot.1a -o /tmp/zkfilter-example-log2.1c --report /tmp/zkfilter-example-log.json
+  # What would be dropped, writing nothing:
+  zkfilter log testdata/zk-3.8/recipes/version-2/log.1c --dry-run
+
+Exit status: 0 success; 2 nothing was written (usage, input or output error); 3 --salvage kept
+what came before damage.";
 
 /// Arguments of `zkfilter log`.
 #[derive(Debug, Args)]
@@ -21,9 +34,9 @@ pub struct LogArgs {
     /// Input txn log (`-` = stdin).
     #[arg(default_value = "-")]
     pub input: String,
-    /// Output file (`-` = stdout).
-    #[arg(short, long, default_value = "-")]
-    pub output: String,
+    /// Output file (`-` = stdout, the default).
+    #[arg(short, long)]
+    pub output: Option<String>,
     /// A snapshot taken before the log starts: its ephemeral nodes are known to be ephemeral, so
     /// later txns on them are dropped too (and digests are stripped from every kept entry when
     /// the snapshot itself loses nodes).
@@ -34,25 +47,47 @@ pub struct LogArgs {
     pub strip_digests: bool,
     #[command(flatten)]
     policy: PolicyArgs,
-    #[command(flatten)]
-    run: RunArgs,
 }
 
-pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
-    let policy = a.policy.policy()?;
-    let limits = a.run.limits();
+pub(super) fn run(a: LogArgs, run: &RunArgs) -> Result<u8, CliError> {
+    let policy = a.policy.policy(run.force)?;
+    let limits = run.limits();
     let mut options = LogFilterOptions {
         strip_all_digests: a.strip_digests,
     };
+    // Inputs and outputs are checked before anything is read.
+    let mut plan = run.plan(&a.policy)?;
+    if a.snapshot.as_deref() == Some("-") {
+        return Err(CliError::msg(
+            "--snapshot needs a file (it is read twice), not standard input (-)",
+        ));
+    }
+    if let Some(s) = &a.snapshot {
+        plan.input(s, "--snapshot")?;
+    }
+    plan.input(&a.input, "the input log")?;
+    let output_arg = a.output.as_deref().unwrap_or("-");
+    let data = match (run.dry_run, a.output.as_deref()) {
+        (true, None) => None,
+        _ => Some(plan.output(output_arg, "the filtered log", true)?),
+    };
+    let report_out = run.plan_report(&mut plan)?;
     let mut learned = SnapshotKnowledge::default();
     let mut warnings = Vec::new();
     if let Some(s) = &a.snapshot {
-        if s == "-" {
-            return Err(CliError::msg(
-                "--snapshot needs a file (it is read more than once)",
+        let snap = Input::open(s)?;
+        if !source_is_snapshot(&snap) {
+            let prefix = snap
+                .bytes()
+                .map(|b| b.get(..512).unwrap_or(b).to_vec())
+                .unwrap_or_default();
+            return Err(cli::kind_error(
+                "zkfilter log --snapshot",
+                "a snapshot",
+                s,
+                &prefix,
             ));
         }
-        let snap = Input::open(s)?;
         let r = std::thread::scope(|scope| {
             let open = || SnapshotReader::open_ahead(scope, snap.reader(), limits);
             learned = learn_from_snapshot(open).map_err(|e| CliError::format(s, &e))?;
@@ -72,67 +107,77 @@ pub(super) fn run(a: LogArgs) -> Result<u8, CliError> {
     let name = input.name();
     if input.kind() != FileKind::TxnLog {
         let prefix: Vec<u8> = match &input {
-            Input::File { bytes, .. } => bytes.iter().take(8).copied().collect(),
+            Input::File { bytes, .. } => bytes.iter().take(512).copied().collect(),
             Input::Stdin { prefix } => prefix.clone(),
         };
-        return Err(
-            if matches!(
-                input.kind(),
-                FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy
-            ) {
-                CliError::msg("this is a snapshot, not a txn log: use `zkfilter snapshot`")
-                    .with_path(&name)
-            } else {
-                cli::unknown_kind_error(&name, &prefix)
-            },
-        );
+        return Err(cli::kind_error(
+            "zkfilter log",
+            "a ZooKeeper txn log (log.<zxid>)",
+            &name,
+            &prefix,
+        ));
     }
     let total = input.bytes().map(|b| b.len() as u64);
-    let mut dest = if a.run.dry_run {
-        None
-    } else {
-        Some(Destination::open(&a.output, a.run.force)?)
-    };
+    let mut data = data;
     let result = {
-        let sink: Box<dyn io::Write + '_> = match dest.as_mut() {
-            Some(d) => d.writer(),
-            None => Box::new(io::sink()),
+        let sink: Box<dyn io::Write + '_> = match data.as_mut() {
+            Some(Output::File(f)) if !run.dry_run => Box::new(f.file()),
+            Some(Output::Stdout) if !run.dry_run => Box::new(io::stdout().lock()),
+            _ => Box::new(io::sink()),
         };
         let out = BufWriter::with_capacity(1 << 20, sink);
         // Files are read as streams too, even when mapped: on a 1 GiB log the mapped filter
         // (`filter_log_bytes`) is no faster (the deciding thread is the bottleneck), and its
         // resident size grows with the file's pages while the stream stays near 12 MiB.
-        let reader = Progress::new(input.reader(), total, "zkfilter", a.run.quiet);
-        filter_log(
-            reader,
-            out,
-            &policy,
-            options,
-            &learned,
-            limits,
-            a.run.salvage,
-        )
+        let reader = Progress::new(input.reader(), total, "zkfilter", run.quiet);
+        filter_log(reader, out, &policy, options, &learned, limits, run.salvage)
     };
     let (w, report, salvaged) = result.map_err(|e| match e.kind() {
         zkformat::ErrorKind::Output(_, msg) => {
-            CliError::msg(format!("writing {}: {msg}", a.output))
+            CliError::msg(format!("writing {output_arg}: {msg}"))
         }
         _ => CliError::format(&name, &e),
     })?;
     w.into_inner()
         .map_err(|e| cli::output_error(e.into_error()))?;
-    if let Some(d) = dest {
-        d.commit()?;
-    }
-    if report.log_end.is_some_and(|e| !e.is_clean()) {
-        if let Some(end) = report.log_end {
-            warnings.push(format!("input log ends with a {}", end.describe()));
-        }
+    if let Some(end) = report.log_end.filter(|e| !e.is_clean()) {
+        warnings.push(format!("input log ends with a {}", end.describe()));
     }
     let salvaged = salvaged.map(|e| format!("{name}: {e} — entries from here on were not read"));
     let extra = json!({"learnedEphemerals": learned.ephemerals.len(), "stripAllDigests": options.strip_all_digests});
-    let out = (!a.run.dry_run).then_some(a.output.as_str());
-    finish(
-        &a.run, &report, &policy, "log", &name, out, extra, warnings, salvaged,
+    let mut lines = Vec::new();
+    if !run.dry_run {
+        lines.push(format!(
+            "wrote {} ({} {}, {} bytes)",
+            if output_arg == "-" {
+                "standard output"
+            } else {
+                output_arg
+            },
+            report.records_out,
+            if report.records_out == 1 {
+                "entry"
+            } else {
+                "entries"
+            },
+            report.bytes_out
+        ));
+    }
+    let outcome = Outcome {
+        mode: "log",
+        input: &name,
+        output: (!run.dry_run).then(|| output_arg.to_string()),
+        extra,
+        warnings,
+        lines,
+        salvaged,
+    };
+    finish(run, &report, &policy, outcome, data, report_out)
+}
+
+fn source_is_snapshot(i: &Input) -> bool {
+    matches!(
+        i.kind(),
+        FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy
     )
 }

@@ -15,7 +15,7 @@ use zkformat::filter::{FilterReport, Policy};
 use zkformat::Limits;
 
 use crate::cli::{self, CliError};
-use crate::output::write_file_atomically;
+use crate::plan::{Output, Plan};
 use crate::report;
 
 /// Exit code: success.
@@ -53,16 +53,23 @@ pub struct ZkfilterCli {
     /// What to filter.
     #[command(subcommand)]
     pub command: Command,
+    /// How to run (these flags go before or after the mode).
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// The modes.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Stream one txn log through the filter (stdin → stdout by default).
+    #[command(after_long_help = log::EXAMPLES)]
     Log(log::LogArgs),
     /// Filter one snapshot (plain, gzip or snappy; the compression is kept unless --compress).
+    #[command(after_long_help = snapshot::EXAMPLES)]
     Snapshot(snapshot::SnapshotArgs),
-    /// Restore a whole data dir (or a .tar/.tar.gz of one) into a fresh, filtered data dir.
+    /// Restore a whole data dir (or a .tar/.tar.gz/.tar.zst of one) into a fresh, filtered data
+    /// dir.
+    #[command(after_long_help = datadir::EXAMPLES)]
     Datadir(datadir::DatadirArgs),
 }
 
@@ -84,52 +91,68 @@ pub struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    /// The validated policy.
+    /// The validated policy. A prefix at or below `/zookeeper` (ZooKeeper's own quota and
+    /// config nodes) is refused unless `force`.
     ///
     /// # Errors
-    /// A bad prefix or an unreadable prefix file.
-    pub fn policy(&self) -> Result<Policy, CliError> {
+    /// A bad prefix, `/zookeeper` without `force`, or an unreadable prefix file.
+    pub fn policy(&self, force: bool) -> Result<Policy, CliError> {
         let mut p = Policy::default();
         p.drop_sessions = !self.keep_sessions;
         p.drop_ephemerals = !self.keep_ephemerals;
-        let mut prefixes = self.drop_prefix.clone();
+        let mut prefixes: Vec<(String, String)> = self
+            .drop_prefix
+            .iter()
+            .map(|p| (p.clone(), "--drop-prefix".to_string()))
+            .collect();
         if let Some(f) = &self.prefix_file {
-            let text =
-                fs::read_to_string(f).map_err(|e| CliError::io(&f.display().to_string(), &e))?;
-            prefixes.extend(
-                text.lines()
-                    .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
-                    .filter(|l| !l.is_empty()),
-            );
+            let shown = f.display().to_string();
+            let text = fs::read_to_string(f).map_err(|e| CliError::io(&shown, &e))?;
+            for (n, line) in text.lines().enumerate() {
+                let l = line.split('#').next().unwrap_or("").trim();
+                if !l.is_empty() {
+                    prefixes.push((l.to_string(), format!("{shown} line {}", n + 1)));
+                }
+            }
         }
-        for pre in prefixes {
-            p.drop_prefix(&pre).map_err(CliError::msg)?;
+        for (pre, from) in prefixes {
+            p.drop_prefix(&pre)
+                .map_err(|e| CliError::msg(format!("{from}: {e}")))?;
+            let t = pre.trim_end_matches('/');
+            if (t == "/zookeeper" || t.starts_with("/zookeeper/")) && !force {
+                let mut e = CliError::msg(format!(
+                    "{from}: {pre} would drop ZooKeeper's own nodes (quotas, /zookeeper/config)"
+                ));
+                e.hint = Some("pass --force if that is really wanted".into());
+                return Err(e);
+            }
         }
         Ok(p)
     }
 }
 
-/// How to run.
+/// How to run. Global: these go before or after the mode.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RunArgs {
-    /// Only report what would be dropped; write no output.
-    #[arg(long)]
+    /// Only report what would be dropped; write no output (outputs named are still checked).
+    #[arg(long, global = true)]
     pub dry_run: bool,
     /// Write a JSON report of what was (or would be) dropped to FILE (`-` = stdout).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub report: Option<String>,
-    /// Replace an existing output (only once the new one is complete).
-    #[arg(long)]
+    /// Replace an earlier output (only once the new one is complete); allow prefixes under
+    /// /zookeeper.
+    #[arg(long, global = true)]
     pub force: bool,
     /// On damaged input, keep everything before the first bad entry (exit status 3) instead of
     /// failing.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub salvage: bool,
     /// jute.maxbuffer the data was written with (bytes; ZooKeeper's default 1048575).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", global = true)]
     pub jute_maxbuffer: Option<u32>,
-    /// No summary on stderr.
-    #[arg(long, short)]
+    /// No summary on stderr (warnings about lost data are still printed).
+    #[arg(long, short, global = true)]
     pub quiet: bool,
 }
 
@@ -139,54 +162,131 @@ impl RunArgs {
         self.jute_maxbuffer
             .map_or_else(Limits::default, Limits::with_maxbuffer)
     }
+
+    /// A plan for this run, with the prefix file declared as an input.
+    ///
+    /// # Errors
+    /// See [`Plan::input`].
+    fn plan(&self, policy: &PolicyArgs) -> Result<Plan, CliError> {
+        let mut plan = Plan::new("zkfilter", self.force);
+        if let Some(f) = &policy.prefix_file {
+            plan.input_path(f, "--prefix-file")?;
+        }
+        Ok(plan)
+    }
+
+    /// Plans the report output (after the data output, so a second claim on standard output
+    /// names both).
+    ///
+    /// # Errors
+    /// See [`Plan::output`].
+    fn plan_report(&self, plan: &mut Plan) -> Result<Option<Output>, CliError> {
+        self.report
+            .as_deref()
+            .map(|r| plan.output(r, "the report (--report)", false))
+            .transpose()
+    }
 }
 
-/// Prints the summary and writes the report; returns the exit code.
-#[allow(clippy::too_many_arguments)]
+/// What a mode hands to [`finish`].
+pub(crate) struct Outcome<'a> {
+    mode: &'a str,
+    input: &'a str,
+    output: Option<String>,
+    extra: Value,
+    warnings: Vec<String>,
+    /// Summary lines of the mode itself (which files were used, what was written).
+    lines: Vec<String>,
+    salvaged: Option<String>,
+}
+
+/// Writes the report, moves every output into place (all or none), prints the summary;
+/// returns the exit code.
 fn finish(
     run: &RunArgs,
     report: &FilterReport,
     policy: &Policy,
-    mode: &str,
-    input: &str,
-    output: Option<&str>,
-    extra: Value,
-    mut warnings: Vec<String>,
-    salvaged: Option<String>,
+    outcome: Outcome<'_>,
+    data: Option<Output>,
+    report_out: Option<Output>,
 ) -> Result<u8, CliError> {
+    let Outcome {
+        mode,
+        input,
+        output,
+        extra,
+        mut warnings,
+        lines,
+        salvaged,
+    } = outcome;
+    for p in policy.prefixes() {
+        if !report.prefix_drops.contains_key(p) {
+            warnings.push(format!(
+                "--drop-prefix {} matched nothing in the input",
+                String::from_utf8_lossy(p)
+            ));
+        }
+    }
     if let Some(s) = &salvaged {
         warnings.push(format!("SALVAGED: {s}"));
     }
-    if !run.quiet {
-        let mut err = std::io::stderr().lock();
-        for line in report::summary_lines(report, run.dry_run) {
-            let _ = writeln!(err, "{line}");
-        }
-        for w in &warnings {
-            let _ = writeln!(err, "zkfilter: warning: {w}");
-        }
-        if let Some(s) = &salvaged {
-            let _ = writeln!(err, "zkfilter: *** SALVAGE: the input is damaged; the output stops before the damage ***");
-            let _ = writeln!(err, "zkfilter: *** {s} ***");
-        }
-    }
-    if let Some(dest) = &run.report {
+    // A dry run writes its report only (the data output was planned, to check it, and is
+    // dropped here, which removes what was staged).
+    let mut outputs: Vec<Output> = if run.dry_run {
+        Vec::new()
+    } else {
+        data.into_iter().collect()
+    };
+    if let Some(mut r) = report_out {
         let info = report::RunInfo {
             mode,
             input,
-            output,
+            output: output.as_deref(),
             dry_run: run.dry_run,
         };
         let json = report::to_json(report, policy, &info, extra, &warnings);
         let mut text =
             serde_json::to_string_pretty(&json).map_err(|e| CliError::msg(e.to_string()))?;
         text.push('\n');
-        if dest == "-" {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).map_err(cli::output_error)?;
-        } else {
-            write_file_atomically(&PathBuf::from(dest), text.as_bytes(), true)?;
+        match &mut r {
+            Output::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())
+                    .and_then(|()| out.flush())
+                    .map_err(cli::output_error)?;
+            }
+            Output::File(f) => {
+                let shown = f.dest().display().to_string();
+                f.file()
+                    .write_all(text.as_bytes())
+                    .map_err(|e| CliError::io(&shown, &e).with_what("the report"))?;
+            }
+            Output::DataDir(_) => {}
         }
+        outputs.push(r);
+    }
+    Plan::commit(outputs)?;
+    let mut err = std::io::stderr().lock();
+    if !run.quiet {
+        for line in report::summary_lines(report, run.dry_run) {
+            let _ = writeln!(err, "{line}");
+        }
+        for line in &lines {
+            let _ = writeln!(err, "zkfilter: {line}");
+        }
+        for w in &warnings {
+            if !w.starts_with("SALVAGED: ") {
+                let _ = writeln!(err, "zkfilter: warning: {w}");
+            }
+        }
+    }
+    // Lost data is never hidden, not even by -q.
+    if let Some(s) = &salvaged {
+        let _ = writeln!(
+            err,
+            "zkfilter: *** SALVAGE: the input is damaged; the output stops before the damage ***"
+        );
+        let _ = writeln!(err, "zkfilter: *** {s} ***");
     }
     Ok(if salvaged.is_some() {
         EXIT_SALVAGED
@@ -201,9 +301,9 @@ fn finish(
 /// Everything that stops a run; nothing is left at the destination then.
 pub fn run(cli: ZkfilterCli) -> Result<u8, CliError> {
     match cli.command {
-        Command::Log(a) => log::run(a),
-        Command::Snapshot(a) => snapshot::run(a),
-        Command::Datadir(a) => datadir::run(a),
+        Command::Log(a) => log::run(a, &cli.run),
+        Command::Snapshot(a) => snapshot::run(a, &cli.run),
+        Command::Datadir(a) => datadir::run(a, &cli.run),
     }
 }
 

@@ -11,10 +11,22 @@ use zkformat::kind::FileKind;
 use zkformat::snapshot::SnapshotReader;
 use zkformat::zxid::parse_file_name;
 
-use super::{finish, PolicyArgs, RunArgs};
+use super::{finish, Outcome, PolicyArgs, RunArgs};
 use crate::cli::{self, CliError, Input};
-use crate::output::Destination;
+use crate::plan::Output;
 use crate::progress::Progress;
+
+/// `zkfilter snapshot --help` examples (they run as pasted from the project's root).
+pub(super) const EXAMPLES: &str = "\
+Examples (from the project's root, on its bundled sample):
+  # A snapshot to a file, keeping its compression, dropping a transient prefix too:
+  zkfilter snapshot testdata/zk-3.8/recipes/version-2/snapshot.33 -o /tmp/zkfilter-example-snapshot.33 --drop-prefix /app
+  # Standard input to standard output, recompressed with snappy:
+  zkfilter snapshot - --compress snappy < testdata/zk-3.8/recipes/version-2/snapshot.33 > /tmp/zkfilter-example-snapshot.33.snappy
+  # What would be dropped, as JSON on standard output, writing nothing else:
+  zkfilter snapshot testdata/zk-3.8/recipes/version-2/snapshot.33 --dry-run --report -
+
+Exit status: 0 success; 2 nothing was written (usage, input or output error).";
 
 /// Arguments of `zkfilter snapshot`.
 #[derive(Debug, Args)]
@@ -22,16 +34,14 @@ pub struct SnapshotArgs {
     /// Input snapshot, plain or compressed (`-` = stdin).
     #[arg(default_value = "-")]
     pub input: String,
-    /// Output file (`-` = stdout).
-    #[arg(short, long, default_value = "-")]
-    pub output: String,
+    /// Output file (`-` = stdout, the default).
+    #[arg(short, long)]
+    pub output: Option<String>,
     /// Output compression: none, gz or snappy (default: the input's).
     #[arg(long, value_name = "METHOD", value_parser = parse_compression)]
     pub compress: Option<Compression>,
     #[command(flatten)]
     policy: PolicyArgs,
-    #[command(flatten)]
-    run: RunArgs,
 }
 
 /// Parses `none`, `gz`, `snappy`.
@@ -39,26 +49,43 @@ pub(super) fn parse_compression(s: &str) -> Result<Compression, String> {
     Compression::from_name(s).ok_or_else(|| format!("unknown compression {s:?} (none, gz, snappy)"))
 }
 
-pub(super) fn run(a: SnapshotArgs) -> Result<u8, CliError> {
-    let policy = a.policy.policy()?;
-    let limits = a.run.limits();
+pub(super) fn run(a: SnapshotArgs, run: &RunArgs) -> Result<u8, CliError> {
+    let policy = a.policy.policy(run.force)?;
+    let limits = run.limits();
+    if run.salvage {
+        let mut e = CliError::msg(
+            "--salvage does not apply to snapshots: a damaged snapshot cannot be completed safely",
+        );
+        e.hint = Some(
+            "restore from the previous snapshot and the logs instead (`zkfilter datadir`)".into(),
+        );
+        return Err(e);
+    }
+    // Inputs and outputs are checked before anything is read.
+    let mut plan = run.plan(&a.policy)?;
+    plan.input(&a.input, "the input snapshot")?;
+    let output_arg = a.output.as_deref().unwrap_or("-");
+    let data = match (run.dry_run, a.output.as_deref()) {
+        (true, None) => None,
+        _ => Some(plan.output(output_arg, "the filtered snapshot", true)?),
+    };
+    let report_out = run.plan_report(&mut plan)?;
     let input = Input::open(&a.input)?;
     let name = input.name();
-    match input.kind() {
-        FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy => {}
-        FileKind::TxnLog => {
-            return Err(
-                CliError::msg("this is a txn log, not a snapshot: use `zkfilter log`")
-                    .with_path(&name),
-            )
-        }
-        FileKind::Unknown => {
-            let prefix: Vec<u8> = match &input {
-                Input::File { bytes, .. } => bytes.iter().take(8).copied().collect(),
-                Input::Stdin { prefix } => prefix.clone(),
-            };
-            return Err(cli::unknown_kind_error(&name, &prefix));
-        }
+    if !matches!(
+        input.kind(),
+        FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy
+    ) {
+        let prefix: Vec<u8> = match &input {
+            Input::File { bytes, .. } => bytes.iter().take(512).copied().collect(),
+            Input::Stdin { prefix } => prefix.clone(),
+        };
+        return Err(cli::kind_error(
+            "zkfilter snapshot",
+            "a ZooKeeper snapshot (snapshot.<zxid>, plain, .gz or .snappy)",
+            &name,
+            &prefix,
+        ));
     }
     let name_zxid = Path::new(&name)
         .file_name()
@@ -66,56 +93,68 @@ pub(super) fn run(a: SnapshotArgs) -> Result<u8, CliError> {
         .and_then(parse_file_name)
         .map(|n| n.zxid);
     let total = input.bytes().map(|b| b.len() as u64);
+    let mut data = data;
     // A compressed input is decompressed on a helper thread, ahead of the filter.
-    let (compression, dest, report, summary) = std::thread::scope(|scope| {
+    let (compression, report, summary) = std::thread::scope(|scope| {
         let reader = SnapshotReader::open_ahead(
             scope,
-            Progress::new(input.reader(), total, "zkfilter", a.run.quiet),
+            Progress::new(input.reader(), total, "zkfilter", run.quiet),
             limits,
         )
         .map_err(|e| CliError::format(&name, &e))?;
         let compression = a.compress.unwrap_or(reader.compression());
-        let mut dest = if a.run.dry_run {
-            None
-        } else {
-            Some(Destination::open(&a.output, a.run.force)?)
+        let sink: Box<dyn io::Write + '_> = match data.as_mut() {
+            Some(Output::File(f)) if !run.dry_run => Box::new(f.file()),
+            Some(Output::Stdout) if !run.dry_run => Box::new(io::stdout().lock()),
+            _ => Box::new(io::sink()),
         };
-        let (report, summary) = {
-            let sink: Box<dyn io::Write + '_> = match dest.as_mut() {
-                Some(d) => d.writer(),
-                None => Box::new(io::sink()),
-            };
-            let out = Compressor::new(BufWriter::with_capacity(1 << 20, sink), compression);
-            let (out, report, summary) =
-                filter_snapshot(reader, out, &policy, name_zxid).map_err(|e| match e.kind() {
-                    zkformat::ErrorKind::Output(_, msg) => {
-                        CliError::msg(format!("writing {}: {msg}", a.output))
-                    }
-                    _ => CliError::format(&name, &e),
-                })?;
-            let buffered = out.finish().map_err(cli::output_error)?;
-            buffered
-                .into_inner()
-                .map_err(|e| cli::output_error(e.into_error()))?;
-            (report, summary)
-        };
-        Ok::<_, CliError>((compression, dest, report, summary))
+        let out = Compressor::new(BufWriter::with_capacity(1 << 20, sink), compression);
+        let (out, report, summary) =
+            filter_snapshot(reader, out, &policy, name_zxid).map_err(|e| match e.kind() {
+                zkformat::ErrorKind::Output(_, msg) => {
+                    CliError::msg(format!("writing {output_arg}: {msg}"))
+                }
+                _ => CliError::format(&name, &e),
+            })?;
+        let buffered = out.finish().map_err(cli::output_error)?;
+        buffered
+            .into_inner()
+            .map_err(|e| cli::output_error(e.into_error()))?;
+        Ok::<_, CliError>((compression, report, summary))
     })?;
-    if let Some(d) = dest {
-        d.commit()?;
-    }
-    let mut warnings = Vec::new();
-    if a.run.salvage {
-        warnings.push("--salvage has no effect on snapshots: a damaged snapshot cannot be completed safely; restore from the previous snapshot and the logs (`zkfilter datadir`)".into());
-    }
+    let compression_name = format!("{compression:?}").to_lowercase();
     let extra = json!({
-        "compression": format!("{compression:?}").to_lowercase(),
+        "compression": compression_name,
         "nodes": summary.nodes,
         "sessions": summary.sessions,
         "aclEntries": summary.acl_entries,
     });
-    let out = (!a.run.dry_run).then_some(a.output.as_str());
-    finish(
-        &a.run, &report, &policy, "snapshot", &name, out, extra, warnings, None,
-    )
+    let mut lines = Vec::new();
+    if !run.dry_run {
+        lines.push(format!(
+            "wrote {} ({} of {} {}, {compression_name})",
+            if output_arg == "-" {
+                "standard output"
+            } else {
+                output_arg
+            },
+            report.records_out,
+            report.records_in,
+            if report.records_in == 1 {
+                "node"
+            } else {
+                "nodes"
+            },
+        ));
+    }
+    let outcome = Outcome {
+        mode: "snapshot",
+        input: &name,
+        output: (!run.dry_run).then(|| output_arg.to_string()),
+        extra,
+        warnings: Vec::new(),
+        lines,
+        salvaged: None,
+    };
+    finish(run, &report, &policy, outcome, data, report_out)
 }

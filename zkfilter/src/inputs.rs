@@ -1,0 +1,453 @@
+//! What an input is, told from its first bytes (or its folder listing), with messages that say
+//! what was found and what was expected; and data dirs from folders or tar archives
+//! (`.tar`, `.tar.gz`, `.tar.zst`, or standard input), for every tool that reads a data dir.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use zkformat::kind::{FileKind, GZIP_MAGIC, SNAPPY_JAVA_MAGIC};
+
+use crate::cli::CliError;
+
+/// How many leading bytes [`sniff`] looks at (enough for a tar header behind a compressor).
+pub const SNIFF_LEN: usize = 64 * 1024;
+
+/// First bytes of a zstd frame.
+pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// The compression around a tar archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveCompression {
+    /// A plain `.tar`.
+    None,
+    /// `.tar.gz`.
+    Gzip,
+    /// `.tar.zst`.
+    Zstd,
+}
+
+/// What an input holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sniffed {
+    /// Zero bytes.
+    Empty,
+    /// A txn log (`ZKLG`).
+    TxnLog,
+    /// A snapshot, plain or gzip/snappy-compressed.
+    Snapshot(FileKind),
+    /// A tar archive.
+    Archive(ArchiveCompression),
+    /// Text; the first line (shortened).
+    Text(String),
+    /// Anything else: a description.
+    Other(String),
+}
+
+impl Sniffed {
+    /// "a txn log", "an empty file", "a text file (first line: …)", …
+    pub fn describe(&self) -> String {
+        match self {
+            Sniffed::Empty => "an empty file".to_string(),
+            Sniffed::TxnLog => "a ZooKeeper txn log".to_string(),
+            Sniffed::Snapshot(FileKind::Gzip) => "a gzip-compressed ZooKeeper snapshot".into(),
+            Sniffed::Snapshot(FileKind::Snappy) => "a snappy-compressed ZooKeeper snapshot".into(),
+            Sniffed::Snapshot(_) => "a ZooKeeper snapshot".to_string(),
+            Sniffed::Archive(ArchiveCompression::None) => "a tar archive".to_string(),
+            Sniffed::Archive(ArchiveCompression::Gzip) => "a tar.gz archive".to_string(),
+            Sniffed::Archive(ArchiveCompression::Zstd) => "a tar.zst archive".to_string(),
+            Sniffed::Text(line) => format!("a text file (first line: {line:?})"),
+            Sniffed::Other(what) => what.clone(),
+        }
+    }
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for b in bytes.iter().take(8) {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn is_tar(block: &[u8]) -> bool {
+    block.get(257..262) == Some(b"ustar")
+}
+
+fn first_decompressed(reader: impl Read) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    let _ = reader.take(512).read_to_end(&mut out);
+    out
+}
+
+fn looks_like_text(bytes: &[u8]) -> bool {
+    let sample = bytes.get(..bytes.len().min(4096)).unwrap_or(bytes);
+    let text = match std::str::from_utf8(sample) {
+        Ok(t) => t,
+        // A multi-byte character cut at the end of the sample is still text.
+        Err(e) if e.error_len().is_none() => match sample.get(..e.valid_up_to()) {
+            Some(v) => std::str::from_utf8(v).unwrap_or(""),
+            None => "",
+        },
+        Err(_) => return false,
+    };
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// Tells what `prefix` (the first bytes of an input, up to [`SNIFF_LEN`]) holds.
+pub fn sniff(prefix: &[u8]) -> Sniffed {
+    if prefix.is_empty() {
+        return Sniffed::Empty;
+    }
+    match FileKind::detect(prefix) {
+        FileKind::TxnLog => return Sniffed::TxnLog,
+        FileKind::Snapshot => return Sniffed::Snapshot(FileKind::Snapshot),
+        FileKind::Snappy => return Sniffed::Snapshot(FileKind::Snappy),
+        FileKind::Gzip | FileKind::Unknown => {}
+    }
+    if prefix.starts_with(&GZIP_MAGIC) {
+        let head = first_decompressed(flate2::read::GzDecoder::new(prefix));
+        return if head.starts_with(b"ZKSN") {
+            Sniffed::Snapshot(FileKind::Gzip)
+        } else if is_tar(&head) {
+            Sniffed::Archive(ArchiveCompression::Gzip)
+        } else if head.starts_with(b"ZKLG") {
+            Sniffed::Other(
+                "a gzip-compressed txn log (ZooKeeper never compresses logs: gunzip it first)"
+                    .into(),
+            )
+        } else {
+            Sniffed::Other(
+                "gzip-compressed data that is neither a snapshot nor a tar archive".into(),
+            )
+        };
+    }
+    if prefix.starts_with(&ZSTD_MAGIC) {
+        let head = ruzstd::StreamingDecoder::new(prefix)
+            .map(first_decompressed)
+            .unwrap_or_default();
+        return if is_tar(&head) {
+            Sniffed::Archive(ArchiveCompression::Zstd)
+        } else {
+            Sniffed::Other(
+                "zstd-compressed data that is not a tar archive (ZooKeeper never writes zstd)"
+                    .into(),
+            )
+        };
+    }
+    if is_tar(prefix) {
+        return Sniffed::Archive(ArchiveCompression::None);
+    }
+    if prefix.starts_with(&SNAPPY_JAVA_MAGIC[..4]) {
+        return Sniffed::Other("a damaged snappy stream header".into());
+    }
+    if looks_like_text(prefix) {
+        let line: String = String::from_utf8_lossy(prefix)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(60)
+            .collect();
+        return Sniffed::Text(line);
+    }
+    Sniffed::Other(format!(
+        "unrecognised binary data (first bytes {})",
+        hex_prefix(prefix)
+    ))
+}
+
+/// Reads up to [`SNIFF_LEN`] bytes of `r`.
+///
+/// # Errors
+/// I/O errors.
+pub fn read_prefix(r: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(4096);
+    r.take(SNIFF_LEN as u64).read_to_end(&mut prefix)?;
+    Ok(prefix)
+}
+
+/// Reads the first bytes of the file at `path` and tells what it holds.
+///
+/// # Errors
+/// I/O errors.
+pub fn sniff_file(path: &Path) -> io::Result<Sniffed> {
+    let mut f = fs::File::open(path)?;
+    Ok(sniff(&read_prefix(&mut f)?))
+}
+
+/// What a data dir input is expected to be, for messages.
+pub const DATA_DIR_EXPECTED: &str = "a data dir (the folder holding version-2/ with log.* and snapshot.* files), a version-2 folder, or a .tar / .tar.gz / .tar.zst of one";
+
+/// Describes a folder that holds no ZooKeeper data file.
+pub fn describe_folder(dir: &Path) -> String {
+    let mut names: Vec<String> = match fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(e) => return format!("a folder that cannot be listed ({e})"),
+    };
+    names.sort();
+    match names.len() {
+        0 => "an empty folder".to_string(),
+        n => {
+            let shown: Vec<&str> = names.iter().take(4).map(String::as_str).collect();
+            let more = if n > 4 { ", …" } else { "" };
+            let entries = if n == 1 { "entry" } else { "entries" };
+            format!(
+                "a folder with {n} {entries}, none a ZooKeeper log or snapshot ({}{more})",
+                shown.join(", ")
+            )
+        }
+    }
+}
+
+/// A data dir ready to scan: a folder given as it is, or one unpacked from an archive (removed
+/// when this is dropped).
+#[derive(Debug)]
+pub struct DataDirInput {
+    /// The folder to scan (a data dir or a version-2 folder).
+    pub dir: PathBuf,
+    /// The input as the user named it.
+    pub shown: String,
+    /// The archive kind when the data came from one.
+    pub archive: Option<ArchiveCompression>,
+    _unpacked: Option<tempfile::TempDir>,
+}
+
+/// Opens a data dir input for `tool_mode` (e.g. `zkfilter datadir`): a folder, a tar archive of
+/// one (plain, gzip or zstd), or `-` for an archive on standard input. Anything else is refused
+/// with what was found and which command reads it.
+///
+/// # Errors
+/// Missing paths, inputs that are not a data dir, archives without data files.
+pub fn open_data_dir(arg: &str, tool_mode: &str) -> Result<DataDirInput, CliError> {
+    if arg == "-" {
+        let mut stdin = io::stdin().lock();
+        let prefix = read_prefix(&mut stdin).map_err(|e| CliError::io("-", &e))?;
+        let found = sniff(&prefix);
+        let Sniffed::Archive(c) = found else {
+            return Err(not_a_data_dir("-", &found, tool_mode));
+        };
+        return unpack(io::Cursor::new(prefix).chain(stdin), c, "-");
+    }
+    let path = Path::new(arg);
+    let meta = fs::metadata(path).map_err(|e| CliError::io(arg, &e))?;
+    if meta.is_dir() {
+        return Ok(DataDirInput {
+            dir: path.to_path_buf(),
+            shown: arg.to_string(),
+            archive: None,
+            _unpacked: None,
+        });
+    }
+    let found = sniff_file(path).map_err(|e| CliError::io(arg, &e))?;
+    let Sniffed::Archive(c) = found else {
+        return Err(not_a_data_dir(arg, &found, tool_mode));
+    };
+    let file = fs::File::open(path).map_err(|e| CliError::io(arg, &e))?;
+    unpack(io::BufReader::new(file), c, arg)
+}
+
+/// The refusal for an input that is not a data dir, naming what it is and what reads it.
+pub fn not_a_data_dir(name: &str, found: &Sniffed, tool_mode: &str) -> CliError {
+    let tool = tool_mode.split(' ').next().unwrap_or(tool_mode);
+    let hint = match (found, tool) {
+        (Sniffed::TxnLog, "zkfilter") => "for one txn log use `zkfilter log`".to_string(),
+        (Sniffed::Snapshot(_), "zkfilter") => "for one snapshot use `zkfilter snapshot`".into(),
+        (Sniffed::TxnLog | Sniffed::Snapshot(_), _) => {
+            format!("for one file use `{tool}` on it directly (`{tool} FILE`)")
+        }
+        _ if name == "-" => "a folder cannot come through a pipe: send a tar archive (tar -C DATADIR -cz version-2 | …), or pass the folder's path".into(),
+        _ => "pass the data dir's folder, or an archive of it".into(),
+    };
+    let mut e = CliError::msg(format!(
+        "this is {}; {tool_mode} expects {DATA_DIR_EXPECTED}",
+        found.describe()
+    ))
+    .with_path(name);
+    e.hint = Some(hint);
+    e
+}
+
+/// Unpacks the data files of a tar archive into a temporary folder.
+fn unpack(reader: impl Read, c: ArchiveCompression, shown: &str) -> Result<DataDirInput, CliError> {
+    let reader: Box<dyn Read> = match c {
+        ArchiveCompression::None => Box::new(reader),
+        ArchiveCompression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
+        ArchiveCompression::Zstd => {
+            Box::new(ruzstd::StreamingDecoder::new(reader).map_err(|e| {
+                CliError::msg(format!("reading the zstd stream: {e}")).with_path(shown)
+            })?)
+        }
+    };
+    let unpacked = tempfile::Builder::new()
+        .prefix("zkformat-unpacked-")
+        .tempdir()
+        .map_err(|e| CliError::io("temporary folder", &e))?;
+    let dir = extract_data_files(reader, unpacked.path(), shown)?;
+    Ok(DataDirInput {
+        dir,
+        shown: shown.to_string(),
+        archive: Some(c),
+        _unpacked: Some(unpacked),
+    })
+}
+
+/// Extracts the ZooKeeper files of a tar stream (logs, snapshots, epoch files; nothing else,
+/// and only by their base names, so no entry can land outside `dest`) into `dest`; returns the
+/// folder that holds them.
+fn extract_data_files(reader: impl Read, dest: &Path, name: &str) -> Result<PathBuf, CliError> {
+    let mut ar = tar::Archive::new(reader);
+    let mut groups: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let damaged = |e: &io::Error| {
+        let mut c = CliError::msg(format!("the archive cannot be read: {e}")).with_path(name);
+        c.hint = Some("the archive is damaged or cut short; check it with `tar -tvf`".into());
+        c
+    };
+    let entries = ar.entries().map_err(|e| damaged(&e))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| damaged(&e))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry.path().map_err(|e| damaged(&e))?.into_owned();
+        let Some(base) = path
+            .file_name()
+            .and_then(|b| b.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let is_data = zkformat::zxid::parse_file_name(&base).is_some()
+            || base == "acceptedEpoch"
+            || base == "currentEpoch";
+        if !is_data {
+            continue;
+        }
+        let parent = path
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let n = groups.len();
+        let idx = *groups.entry(parent).or_insert(n);
+        let dir = dest.join(format!("g{idx}"));
+        fs::create_dir_all(&dir).map_err(|e| CliError::io(&dir.display().to_string(), &e))?;
+        let target = dir.join(&base);
+        let mut out = fs::File::create(&target)
+            .map_err(|e| CliError::io(&target.display().to_string(), &e))?;
+        // Reading the entry and writing the file fail differently: a damaged archive, or a
+        // full disk for the unpacked copy.
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match io::Read::read(&mut entry, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(damaged(&e)),
+            };
+            io::Write::write_all(&mut out, buf.get(..n).unwrap_or(&[])).map_err(|e| {
+                CliError::io(&target.display().to_string(), &e).with_what("the unpacked archive")
+            })?;
+        }
+    }
+    match groups.len() {
+        0 => {
+            let mut e = CliError::msg("the archive holds no ZooKeeper log or snapshot file")
+                .with_path(name);
+            e.hint = Some(format!("expected {DATA_DIR_EXPECTED}"));
+            Err(e)
+        }
+        1 => Ok(dest.join("g0")),
+        _ => Err(CliError::msg(format!(
+            "the archive holds data files in several folders ({}); extract it and pass the one to use",
+            groups.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+        .with_path(name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            // Names written raw, so that hostile ones ("../x") can be made too.
+            h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    /// Compresses with the `zstd` command (installed by scripts/install-deps.sh).
+    pub(crate) fn zstd_cli(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("zstd")
+            .args(["-q", "-c"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the zstd command (apt-get install zstd)");
+        child.stdin.take().unwrap().write_all(data).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        out.stdout
+    }
+
+    #[test]
+    fn kinds_are_told_apart() {
+        assert_eq!(sniff(b""), Sniffed::Empty);
+        assert_eq!(sniff(b"ZKLG\0\0\0\x02"), Sniffed::TxnLog);
+        assert!(matches!(sniff(b"hello\nworld"), Sniffed::Text(l) if l == "hello"));
+        assert!(matches!(sniff(&[0, 1, 2, 0xff, 0xfe]), Sniffed::Other(_)));
+        let tar = tar_of(&[("d/version-2/log.1", b"x")]);
+        assert_eq!(sniff(&tar), Sniffed::Archive(ArchiveCompression::None));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        assert_eq!(sniff(&gz), Sniffed::Archive(ArchiveCompression::Gzip));
+        let zst = zstd_cli(&tar);
+        assert_eq!(sniff(&zst), Sniffed::Archive(ArchiveCompression::Zstd));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, b"just text").unwrap();
+        assert!(matches!(sniff(&gz.finish().unwrap()), Sniffed::Other(w) if w.contains("gzip")));
+    }
+
+    #[test]
+    fn archives_unpack_only_data_files() {
+        let tar = tar_of(&[
+            ("d/version-2/log.1", b"log"),
+            ("d/version-2/acceptedEpoch", b"1"),
+            ("d/myid", b"3"),
+        ]);
+        let t = tempfile::tempdir().unwrap();
+        let dir = extract_data_files(&tar[..], t.path(), "a.tar").unwrap();
+        let mut names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["acceptedEpoch", "log.1"]);
+        // Only base names are used: a hostile entry lands inside `dest`.
+        let t2 = tempfile::tempdir().unwrap();
+        let inner = t2.path().join("a/b");
+        fs::create_dir_all(&inner).unwrap();
+        let evil = tar_of(&[("../../log.5", b"no")]);
+        let dir = extract_data_files(&evil[..], &inner, "e.tar").unwrap();
+        assert!(dir.join("log.5").exists() && dir.starts_with(&inner));
+        assert!(!t2.path().join("log.5").exists());
+        let e = extract_data_files(&tar_of(&[("a", b"x")])[..], t.path(), "b.tar").unwrap_err();
+        assert!(e.message.contains("no ZooKeeper"));
+    }
+}
