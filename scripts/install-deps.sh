@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the project's real-ZooKeeper tests and the test-data generator need.
 #
+#  * zstd (tar.zst test archives), bsdutils (`script`: terminal tests), tar, gzip.
 #  * ZooKeeper 3.8.x from Debian bookworm (system install, plus its dependency jars
 #    under /usr/share/java), snappy-java, GNU time.
 #  * kazoo + pytest for the Python harness.
@@ -27,7 +28,7 @@ else
 fi
 
 # ---------------------------------------------------------------- system packages
-need_pkgs=(zookeeper libzookeeper-java libsnappy-java time ca-certificates)
+need_pkgs=(zookeeper libzookeeper-java libsnappy-java time ca-certificates zstd bsdutils tar gzip)
 missing=()
 for p in "${need_pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -279,8 +279,10 @@ def test_dry_run_writes_nothing_and_reports(backed_up, tmp_path):
     rep = json.loads(p.stdout)
     assert rep["dryRun"] is True
     assert rep["dropped"]["ephemeral"]["count"] >= 2
-    # An existing output is not replaced without --force.
-    out.mkdir()
+    # An earlier output is not replaced without --force.
+    (out / "version-2").mkdir(parents=True)
+    (out / "version-2" / "snapshot.5").write_bytes(b"earlier")
     p = zkfilter("datadir", str(backed_up["backup"]), "-o", str(out), check=False)
     assert p.returncode == 2 and "--force" in p.stderr
-    assert list(out.iterdir()) == []
+    assert [f.name for f in out.rglob("*")] == ["version-2", "snapshot.5"]
+    assert (out / "version-2" / "snapshot.5").read_bytes() == b"earlier"

@@ -142,6 +142,22 @@ pub fn zk_error_message(e: &zkformat::Error) -> String {
     }
 }
 
+/// Refuses standard input when it is a terminal: nothing would come, the run would wait.
+///
+/// # Errors
+/// Standard input is a terminal.
+pub fn refuse_terminal_stdin() -> Result<(), CliError> {
+    if io::stdin().is_terminal() {
+        let mut e = CliError::msg("standard input (-) is a terminal, not a file: nothing to read");
+        e.hint = Some(
+            "pipe the file in (`… - < log.100000001`, or `cat FILE | …`), or name it instead of -"
+                .into(),
+        );
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// An opened input.
 #[derive(Debug)]
 pub enum Input {
@@ -168,15 +184,7 @@ impl Input {
     /// I/O errors opening or reading.
     pub fn open(arg: &str) -> Result<Input, CliError> {
         if arg == "-" {
-            if io::stdin().is_terminal() {
-                let mut e =
-                    CliError::msg("standard input (-) is a terminal, not a file: nothing to read");
-                e.hint = Some(
-                    "pipe the file in (`… - < log.100000001`, or `cat FILE | …`), or name it instead of -"
-                        .into(),
-                );
-                return Err(e);
-            }
+            refuse_terminal_stdin()?;
             let mut prefix = Vec::with_capacity(512);
             io::stdin()
                 .lock()
@@ -221,6 +229,14 @@ impl Input {
         match self {
             Input::File { bytes, .. } => FileKind::detect(bytes),
             Input::Stdin { prefix } => FileKind::detect(prefix),
+        }
+    }
+
+    /// The first bytes (up to 512): what tells the kind, for messages.
+    pub fn head(&self) -> Vec<u8> {
+        match self {
+            Input::File { bytes, .. } => bytes.get(..512).unwrap_or(bytes).to_vec(),
+            Input::Stdin { prefix } => prefix.clone(),
         }
     }
 

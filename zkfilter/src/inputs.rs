@@ -228,6 +228,7 @@ pub struct DataDirInput {
 /// Missing paths, inputs that are not a data dir, archives without data files.
 pub fn open_data_dir(arg: &str, tool_mode: &str) -> Result<DataDirInput, CliError> {
     if arg == "-" {
+        crate::cli::refuse_terminal_stdin()?;
         let mut stdin = io::stdin().lock();
         let prefix = read_prefix(&mut stdin).map_err(|e| CliError::io("-", &e))?;
         let found = sniff(&prefix);
@@ -252,6 +253,78 @@ pub fn open_data_dir(arg: &str, tool_mode: &str) -> Result<DataDirInput, CliErro
     };
     let file = fs::File::open(path).map_err(|e| CliError::io(arg, &e))?;
     unpack(io::BufReader::new(file), c, arg)
+}
+
+/// A path argument made readable by path: standard input and archives are copied or unpacked
+/// into temporary places (removed when this is dropped); everything else is used as it is.
+#[derive(Debug)]
+pub enum Materialized {
+    /// The argument names a file or folder to read as it is.
+    AsIs,
+    /// Standard input (not an archive), copied to a temporary file.
+    File {
+        /// The temporary file.
+        path: PathBuf,
+        /// Removes it on drop.
+        _temp: tempfile::TempPath,
+    },
+    /// A tar archive (a file or standard input), unpacked.
+    DataDir(DataDirInput),
+}
+
+impl Materialized {
+    /// The path to read, and the temporary path to show as the argument in messages.
+    pub fn path<'a>(&'a self, arg: &'a str) -> (&'a Path, Option<&'a Path>) {
+        match self {
+            Materialized::AsIs => (Path::new(arg), None),
+            Materialized::File { path, .. } => (path, Some(path)),
+            Materialized::DataDir(d) => (&d.dir, Some(&d.dir)),
+        }
+    }
+}
+
+/// Makes `arg` readable by path: `-` (a file's bytes or an archive on standard input) and tar
+/// archives of data dirs are turned into a temporary file or folder; anything else is left as
+/// it is (missing paths included, for the caller to report).
+///
+/// # Errors
+/// Reading standard input, unpacking an archive.
+pub fn materialize(arg: &str) -> Result<Materialized, CliError> {
+    if arg == "-" {
+        let mut stdin = io::stdin().lock();
+        crate::cli::refuse_terminal_stdin()?;
+        let prefix = read_prefix(&mut stdin).map_err(|e| CliError::io("-", &e))?;
+        if let Sniffed::Archive(c) = sniff(&prefix) {
+            return unpack(io::Cursor::new(prefix).chain(stdin), c, "-").map(Materialized::DataDir);
+        }
+        let mut tmp = tempfile::Builder::new()
+            .prefix("zkformat-stdin-")
+            .tempfile()
+            .map_err(|e| CliError::io("temporary file", &e))?;
+        io::Write::write_all(&mut tmp, &prefix).map_err(|e| CliError::io("temporary file", &e))?;
+        io::copy(&mut stdin, &mut tmp).map_err(|e| CliError::io("-", &e))?;
+        let temp = tmp.into_temp_path();
+        return Ok(Materialized::File {
+            path: temp.to_path_buf(),
+            _temp: temp,
+        });
+    }
+    let path = Path::new(arg);
+    if path.is_file() {
+        if let Ok(Sniffed::Archive(c)) = sniff_file(path) {
+            let file = fs::File::open(path).map_err(|e| CliError::io(arg, &e))?;
+            return unpack(io::BufReader::new(file), c, arg).map(Materialized::DataDir);
+        }
+    }
+    Ok(Materialized::AsIs)
+}
+
+/// Replaces a temporary path in a message by the argument the user gave.
+pub fn show_as(text: &str, temp: Option<&Path>, arg: &str) -> String {
+    match temp {
+        Some(t) => text.replace(&t.display().to_string(), arg),
+        None => text.to_string(),
+    }
 }
 
 /// The refusal for an input that is not a data dir, naming what it is and what reads it.

@@ -83,6 +83,7 @@ impl Overlap {
 
 #[derive(Debug, Clone)]
 struct InputPath {
+    /// "the input data dir D", "--snapshot S".
     shown: String,
     resolved: PathBuf,
     id: Option<(u64, u64)>,
@@ -125,6 +126,14 @@ fn file_name(path: &Path) -> String {
 
 fn shown(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// An I/O error without the temporary path tempfile adds to it.
+fn os_error(e: &io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(e.kind(), e.kind().to_string()),
+    }
 }
 
 /// Syncs a folder so a rename in it is durable (best effort).
@@ -199,6 +208,8 @@ pub struct Plan {
     tool: &'static str,
     force: bool,
     inputs: Vec<InputPath>,
+    /// Outputs planned so far ("the report (--report) r.json", resolved path).
+    outputs: Vec<(String, PathBuf)>,
     stdin_user: Option<String>,
     stdout_user: Option<String>,
 }
@@ -218,6 +229,7 @@ impl Plan {
             tool,
             force,
             inputs: Vec::new(),
+            outputs: Vec::new(),
             stdin_user: None,
             stdout_user: None,
         }
@@ -241,7 +253,7 @@ impl Plan {
             if let Ok(m) = fs::metadata("/dev/stdin") {
                 if m.is_file() {
                     self.inputs.push(InputPath {
-                        shown: format!("standard input ({what})"),
+                        shown: format!("{what} (standard input)"),
                         resolved: PathBuf::from("/dev/stdin"),
                         id: Some((m.dev(), m.ino())),
                     });
@@ -252,7 +264,7 @@ impl Plan {
         let path = Path::new(arg);
         let resolved = resolve(path).map_err(|e| CliError::io(arg, &e))?;
         self.inputs.push(InputPath {
-            shown: arg.to_string(),
+            shown: format!("{what} {arg}"),
             id: identity(&resolved),
             resolved,
         });
@@ -288,18 +300,35 @@ impl Plan {
         Ok(Output::Stdout)
     }
 
-    fn check_overlap(&self, dest: &Path, what: &str) -> Result<PathBuf, CliError> {
+    fn check_overlap(&mut self, dest: &Path, what: &str) -> Result<PathBuf, CliError> {
         let resolved = resolve(dest).map_err(|e| CliError::io(&shown(dest), &e))?;
         let id = identity(&resolved);
-        for input in &self.inputs {
-            if let Some(o) = overlap(&resolved, id, input) {
+        for (other, path) in &self.outputs {
+            if resolved.starts_with(path) || path.starts_with(&resolved) {
                 return Err(refuse(
                     format!(
-                        "{what} {} {} {} ({}): {} never writes over, into or around its inputs, even with --force",
+                        "{what} {} and {other} are the same place, or one is inside the other",
+                        shown(dest)
+                    ),
+                    "give each output its own place",
+                ));
+            }
+        }
+        self.outputs
+            .push((format!("{what} {}", shown(dest)), resolved.clone()));
+        for input in &self.inputs {
+            if let Some(o) = overlap(&resolved, id, input) {
+                let real = if input.resolved.as_path() == Path::new("/dev/stdin") {
+                    String::new()
+                } else {
+                    format!(" ({})", shown(&input.resolved))
+                };
+                return Err(refuse(
+                    format!(
+                        "{what} {} {} {}{real}: {} never writes over, into or around its inputs, even with --force",
                         shown(dest),
                         o.describe(),
                         input.shown,
-                        shown(&input.resolved),
                         self.tool
                     ),
                     "choose an output outside the input, e.g. a new folder next to it",
@@ -355,7 +384,11 @@ impl Plan {
             .tempfile_in(&dir)
             .map_err(|e| {
                 refuse(
-                    format!("{what} {name}: cannot write in {}: {e}", shown(&dir)),
+                    format!(
+                        "{what} {name}: cannot write in {}: {}",
+                        shown(&dir),
+                        os_error(&e)
+                    ),
                     "choose a writable place",
                 )
             })?;
@@ -394,12 +427,15 @@ impl Plan {
             stage_in = dest.to_path_buf();
         } else {
             stage_in = parent_dir(dest);
-            fs::create_dir_all(&stage_in).map_err(|e| {
-                refuse(
-                    format!("{what} {name}: cannot create {}: {e}", shown(&stage_in)),
-                    "choose a writable place",
-                )
-            })?;
+            if !stage_in.is_dir() {
+                return Err(refuse(
+                    format!(
+                        "{what} {name}: the folder {} does not exist",
+                        shown(&stage_in)
+                    ),
+                    "create it first (mkdir -p), or choose another place",
+                ));
+            }
         }
         let prefix = if swap_version2 {
             format!(".version-2.{}-", self.tool)
@@ -412,7 +448,11 @@ impl Plan {
             .tempdir_in(&stage_in)
             .map_err(|e| {
                 refuse(
-                    format!("{what} {name}: cannot write in {}: {e}", shown(&stage_in)),
+                    format!(
+                        "{what} {name}: cannot write in {}: {}",
+                        shown(&stage_in),
+                        os_error(&e)
+                    ),
                     "choose a writable place",
                 )
             })?;

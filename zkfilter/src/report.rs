@@ -14,41 +14,10 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Guesses which client recipe a parent of ephemeral nodes belongs to, from the children's
-/// names (kazoo and Curator name their nodes recognisably). A heuristic, for operators.
-pub fn recipe_of(parent: &[u8], sample_child: Option<&[u8]>) -> &'static str {
-    let p = text(parent).to_ascii_lowercase();
-    let c = sample_child
-        .map(text)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    // The parent's name says most (kazoo's Election and Semaphore use lock-named children).
-    for (word, recipe) in [
-        ("election", "election"),
-        ("leader", "election"),
-        ("latch", "election"),
-        ("party", "party"),
-        ("queue", "queue"),
-        ("semaphore", "lock"),
-        ("lease", "lock"),
-        ("lock", "lock"),
-        ("member", "registration"),
-        ("registr", "registration"),
-        ("service", "registration"),
-        ("instances", "registration"),
-        ("brokers/ids", "registration"),
-    ] {
-        if p.contains(word) {
-            return recipe;
-        }
-    }
-    if c.contains("__lock__") || c.contains("__rlock__") || c.contains("lock") {
-        "lock"
-    } else if c.contains("__party__") {
-        "party"
-    } else {
-        "other"
-    }
+/// Guesses which client recipe a parent of ephemeral nodes belongs to, from its path and its
+/// children's names: [`zkformat::recipe::classify`], the rule `zkdump sessions` uses too.
+pub fn recipe_of<'a>(parent: &[u8], children: impl IntoIterator<Item = &'a [u8]>) -> &'static str {
+    zkformat::recipe::classify(parent, children).name()
 }
 
 /// What a run was: mode, input, output and whether it was a dry run.
@@ -80,17 +49,17 @@ pub fn to_json(
                 (c.name().to_string(), json!({"count": n, "bytes": b}))
             })
             .collect();
-    let samples = samples_by_parent(report);
+    let children = children_by_parent(report);
     let groups: Vec<Value> = report
         .ephemeral_parents
         .iter()
         .map(|(parent, (count, live))| {
-            let sample = samples.get(parent.as_slice()).copied();
+            let kids = children.get(parent.as_slice()).cloned().unwrap_or_default();
             json!({
                 "parent": text(parent),
                 "count": count,
                 "liveAtEnd": live,
-                "recipe": recipe_of(parent, sample.map(last_component)),
+                "recipe": recipe_of(parent, kids),
             })
         })
         .collect();
@@ -136,36 +105,68 @@ pub fn to_json(
     })
 }
 
-fn last_component(path: &[u8]) -> &[u8] {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(i) => &path[i + 1..],
-        None => path,
-    }
-}
-
 /// A few lines for stderr.
-pub fn summary_lines(report: &FilterReport, dry_run: bool) -> Vec<String> {
+pub fn summary_lines(report: &FilterReport, dry_run: bool, mode: &str) -> Vec<String> {
     let verb = if dry_run { "would drop" } else { "dropped" };
     let mut v = Vec::new();
     let get = |c| report.dropped.get(&c).copied().unwrap_or((0, 0));
     let (sn, sb) = get(Category::Session);
     let (en, eb) = get(Category::Ephemeral);
     let (pn, pb) = get(Category::Prefix);
-    v.push(format!(
-        "zkfilter: {verb} {sn} session records ({sb} bytes), {en} ephemeral records ({eb} bytes), {pn} prefix records ({pb} bytes); kept {} of {} records",
-        report.records_out, report.records_in
-    ));
+    let n = |count: u64, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    if mode == "log" {
+        // Every entry is kept, rewritten (a multi without its dropped ops, or a stand-in), or
+        // dropped: in = kept + rewritten + dropped, out = kept + rewritten.
+        let touched = sn + en + pn;
+        let dropped = touched.saturating_sub(report.multis_rewritten);
+        let kept = report.records_in.saturating_sub(touched);
+        v.push(format!(
+            "zkfilter: {} in, {} out: {kept} kept, {} rewritten, {} {verb}",
+            n(report.records_in, "entry", "entries"),
+            report.records_out,
+            report.multis_rewritten,
+            dropped,
+        ));
+        v.push(format!(
+            "zkfilter: {verb}: {} ({sb} bytes), {} ({eb} bytes), {} below --drop-prefix ({pb} bytes)",
+            n(sn, "session txn", "session txns"),
+            n(en, "txn on ephemerals", "txns on ephemerals"),
+            n(pn, "txn", "txns"),
+        ));
+    } else {
+        v.push(format!(
+            "zkfilter: {} in (nodes and sessions), {} out; {verb} {}, {}, {} below --drop-prefix ({} bytes)",
+            n(report.records_in, "record", "records"),
+            report.records_out,
+            n(sn, "session", "sessions"),
+            n(en, "ephemeral node", "ephemeral nodes"),
+            n(pn, "node", "nodes"),
+            sb + eb + pb,
+        ));
+    }
     let live_sessions = report.sessions.iter().filter(|s| s.open_at_end).count();
     if live_sessions > 0 {
-        v.push(format!("zkfilter: {live_sessions} sessions were open at the end of the input; their ephemeral nodes would have come back"));
+        let (were, their) = if live_sessions == 1 {
+            ("session was", "its")
+        } else {
+            ("sessions were", "their")
+        };
+        v.push(format!("zkfilter: {live_sessions} {were} open at the end of the input; {their} ephemeral nodes would have come back"));
     }
-    let samples = samples_by_parent(report);
+    let children = children_by_parent(report);
     for (parent, (count, live)) in report.ephemeral_parents.iter().take(20) {
-        let sample = samples.get(parent.as_slice()).map(|p| last_component(p));
+        let kids = children.get(parent.as_slice()).cloned().unwrap_or_default();
         v.push(format!(
-            "zkfilter:   {:<12} {} ({count} ephemerals, {live} live at end)",
-            recipe_of(parent, sample),
-            text(parent)
+            "zkfilter:   {:<12} {} ({count} {}, {live} live at end)",
+            recipe_of(parent, kids),
+            text(parent),
+            if *count == 1 {
+                "ephemeral"
+            } else {
+                "ephemerals"
+            }
         ));
     }
     if report.ephemeral_parents.len() > 20 {
@@ -176,24 +177,31 @@ pub fn summary_lines(report: &FilterReport, dry_run: bool) -> Vec<String> {
     }
     if report.ephemerals_in_unlisted_parents > 0 {
         v.push(format!(
-            "zkfilter:   … and {} ephemerals under parents beyond the first {} (counted, not listed)",
-            report.ephemerals_in_unlisted_parents,
+            "zkfilter:   … and {} under parents beyond the first {} (counted, not listed)",
+            n(
+                report.ephemerals_in_unlisted_parents,
+                "ephemeral",
+                "ephemerals"
+            ),
             zkformat::filter::REPORT_DETAIL_LIMIT
         ));
     }
     if report.multis_rewritten > 0 {
         v.push(format!(
-            "zkfilter: {} multi txns rewritten without their dropped ops",
-            report.multis_rewritten
+            "zkfilter: {} rewritten as a multi without the dropped ops (or a stand-in keeping the parent's stats)",
+            n(report.multis_rewritten, "txn", "txns")
         ));
     }
     if report.digests_stripped > 0 {
-        v.push(format!("zkfilter: TxnDigest stripped from {} kept entries (they no longer describe the filtered tree)", report.digests_stripped));
+        v.push(format!(
+            "zkfilter: TxnDigest stripped from {} (they no longer describe the filtered tree)",
+            n(report.digests_stripped, "kept entry", "kept entries")
+        ));
     }
     if report.ttl_nodes > 0 {
         v.push(format!(
-            "zkfilter: {} TTL nodes kept: the restoring server needs -Dzookeeper.extendedTypesEnabled=true, or it deletes them at start-up",
-            report.ttl_nodes
+            "zkfilter: {} kept: the restoring server needs -Dzookeeper.extendedTypesEnabled=true, or it deletes them at start-up",
+            n(report.ttl_nodes, "TTL node", "TTL nodes")
         ));
     }
     if let Some(d) = &report.digest_note {
@@ -202,11 +210,13 @@ pub fn summary_lines(report: &FilterReport, dry_run: bool) -> Vec<String> {
     v
 }
 
-/// The first listed ephemeral path under each parent (a sample for the recipe guess).
-fn samples_by_parent(report: &FilterReport) -> std::collections::HashMap<&[u8], &[u8]> {
-    let mut m = std::collections::HashMap::new();
+/// The listed ephemeral paths under each parent (what the recipe guess reads).
+fn children_by_parent(report: &FilterReport) -> std::collections::HashMap<&[u8], Vec<&[u8]>> {
+    let mut m: std::collections::HashMap<&[u8], Vec<&[u8]>> = std::collections::HashMap::new();
     for e in &report.ephemerals {
-        m.entry(parent_of(&e.path)).or_insert(e.path.as_slice());
+        m.entry(parent_of(&e.path))
+            .or_default()
+            .push(e.path.as_slice());
     }
     m
 }
@@ -217,13 +227,14 @@ mod tests {
 
     #[test]
     fn recipes_are_recognised() {
+        let one = |c: &'static [u8]| [c];
         assert_eq!(
-            recipe_of(b"/app/lock", Some(b"a1b2__lock__0000000001")),
+            recipe_of(b"/app/lock", one(b"a1b2__lock__0000000001")),
             "lock"
         );
-        assert_eq!(recipe_of(b"/app/election", Some(b"x")), "election");
-        assert_eq!(recipe_of(b"/app/party", None), "party");
-        assert_eq!(recipe_of(b"/services/web", Some(b"host1")), "registration");
-        assert_eq!(recipe_of(b"/x", Some(b"y")), "other");
+        assert_eq!(recipe_of(b"/app/election", one(b"x")), "election");
+        assert_eq!(recipe_of(b"/app/party", []), "party");
+        assert_eq!(recipe_of(b"/services/web", one(b"host1")), "registration");
+        assert_eq!(recipe_of(b"/x", one(b"y")), "other");
     }
 }

@@ -420,6 +420,22 @@ fn one_stream_per_destination() {
         assert_refused(&r, "would go to standard output", &before, t.path());
         assert!(r.stdout.is_empty(), "{args:?}: nothing on stdout");
     }
+    // Two outputs to one place.
+    let o = t.path().join("o");
+    let o_report = format!("{}/version-2/r.json", s(&o));
+    for args in [
+        vec!["log", s(&log), "-o", s(&o), "--report", s(&o)],
+        vec!["datadir", s(&d), "-o", s(&o), "--report", &o_report],
+    ] {
+        let r = zkfilter(&args);
+        assert_refused(
+            &r,
+            "the same place, or one is inside the other",
+            &before,
+            t.path(),
+        );
+        assert!(!o.exists());
+    }
     // A data dir cannot be a stream.
     let r = zkfilter(&["datadir", s(&d), "-o", "-"]);
     assert_refused(&r, "cannot be standard output", &before, t.path());
@@ -835,12 +851,14 @@ fn help_examples_run_as_pasted() {
             let r = run_with(tool, &args, None);
             assert_eq!(r.code, Some(0), "{tool} {args:?}");
             let text = r.stdout_text();
+            // The commands of the "Examples" block: its indented lines that are not comments.
             let found: Vec<String> = text
                 .lines()
+                .skip_while(|l| !l.starts_with("Examples"))
+                .skip(1)
+                .take_while(|l| !l.trim().is_empty())
                 .map(str::trim)
-                .filter(|l| {
-                    l.starts_with("zkfilter ") || l.starts_with("zkdump ") || l.starts_with("tar ")
-                })
+                .filter(|l| !l.starts_with('#') && !l.starts_with('('))
                 .map(str::to_string)
                 .collect();
             assert!(!found.is_empty(), "{tool} {sub:?} --help has examples");
@@ -882,4 +900,69 @@ fn help_examples_run_as_pasted() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+}
+
+/// Reports tell the truth: in every mode and on every real data dir, records in = records out +
+/// dropped − rewritten, and for nodes and sessions bytes in = bytes out + dropped bytes.
+#[test]
+fn report_counts_add_up_in_every_mode() {
+    let mut checked = 0;
+    for version in ["zk-3.4", "zk-3.8", "zk-3.9"] {
+        for e in fs::read_dir(testdata().join(version)).unwrap() {
+            let dir = e.unwrap().path();
+            let v2 = dir.join("version-2");
+            if !v2.is_dir() {
+                continue;
+            }
+            let mut runs: Vec<(String, Vec<String>)> =
+                vec![("datadir".into(), vec!["datadir".into(), s(&dir).into()])];
+            for f in listing(&v2) {
+                let p = s(&v2.join(&f)).to_string();
+                if f.starts_with("log.") {
+                    runs.push(("log".into(), vec!["log".into(), p]));
+                } else if f.starts_with("snapshot.") {
+                    runs.push(("snapshot".into(), vec!["snapshot".into(), p]));
+                }
+            }
+            for (mode, mut args) in runs {
+                args.extend(
+                    ["--dry-run", "--report", "-", "--drop-prefix", "/app"].map(String::from),
+                );
+                let a: Vec<&str> = args.iter().map(String::as_str).collect();
+                let r = zkfilter(&a);
+                assert_eq!(r.code, Some(0), "{a:?}: {}", r.stderr);
+                let j: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+                let num = |k: &str| j[k].as_u64().unwrap_or_else(|| panic!("{k} in {a:?}"));
+                let dropped: u64 = ["session", "ephemeral", "prefix"]
+                    .iter()
+                    .map(|c| j["dropped"][c]["count"].as_u64().unwrap())
+                    .sum();
+                let dropped_bytes: u64 = ["session", "ephemeral", "prefix"]
+                    .iter()
+                    .map(|c| j["dropped"][c]["bytes"].as_u64().unwrap())
+                    .sum();
+                assert_eq!(
+                    num("recordsIn"),
+                    num("recordsOut") + dropped - num("multisRewritten"),
+                    "{a:?}: {j}"
+                );
+                if mode != "log" {
+                    assert_eq!(num("multisRewritten"), 0);
+                    assert_eq!(
+                        num("bytesIn"),
+                        num("bytesOut") + dropped_bytes,
+                        "{a:?}: {j}"
+                    );
+                    assert!(num("bytesIn") > 0, "{a:?}");
+                }
+                assert!(
+                    r.stderr.contains(" in") && r.stderr.contains(" out"),
+                    "{}",
+                    r.stderr
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 60, "{checked} runs");
 }

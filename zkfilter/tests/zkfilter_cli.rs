@@ -197,6 +197,8 @@ fn datadir_keeps_every_byte_of_every_kept_node() {
             .path()
             .join(dir.file_name().unwrap())
             .join(dir.parent().unwrap().file_name().unwrap());
+        // The output's parent folder must exist (zkfilter creates no folders but its output).
+        fs::create_dir_all(out.parent().unwrap()).unwrap();
         ok(&[
             "datadir",
             dir.to_str().unwrap(),

@@ -156,7 +156,9 @@ pub const REPORT_DETAIL_LIMIT: usize = 10_000;
 /// What a filter run dropped and kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterReport {
-    /// Records (log entries, or snapshot nodes) read.
+    /// Records read: log entries, or snapshot nodes and session-table rows. Always
+    /// `records_in = records_out + Σ dropped − multis_rewritten` (a rewritten entry is counted
+    /// in `dropped` for what it lost, and written).
     pub records_in: u64,
     /// Records written.
     pub records_out: u64,
@@ -1040,6 +1042,8 @@ pub fn filter_snapshot<W: Write>(
                 }
             }
             SnapshotItem::Session(s) => {
+                report.records_in += 1;
+                report.bytes_in += item.raw.len() as u64;
                 if policy.drop_sessions {
                     report.drop(Category::Session, item.raw.len());
                     report.add_session(DroppedSession {
@@ -1048,6 +1052,8 @@ pub fn filter_snapshot<W: Write>(
                         open_at_end: true,
                     });
                 } else {
+                    report.records_out += 1;
+                    report.bytes_out += item.raw.len() as u64;
                     sessions.push(s);
                 }
             }
@@ -1141,13 +1147,12 @@ pub fn filter_snapshot<W: Write>(
 /// Filters a replayed tree in place: drops the session table, ephemeral nodes and prefix
 /// subtrees. Parents keep their stats.
 pub fn filter_tree(tree: &mut DataTree, policy: &Policy) -> FilterReport {
-    let mut report = FilterReport {
-        records_in: tree.len() as u64,
-        ..FilterReport::default()
-    };
+    let mut report = FilterReport::default();
     let mut doomed: Vec<(Vec<u8>, Option<Category>, Option<usize>)> = Vec::new();
     for path in tree.sorted_paths() {
         let Some(node) = tree.get(path) else { continue };
+        report.records_in += 1;
+        report.bytes_in += encoded_node_len(path, node.data.as_deref()) as u64;
         if let Some(i) = policy.prefix_of(path) {
             doomed.push((path.to_vec(), Some(Category::Prefix), Some(i)));
         } else if let (true, NodeKind::Ephemeral(_)) = (policy.drop_ephemerals, node.stat.kind()) {
@@ -1164,7 +1169,7 @@ pub fn filter_tree(tree: &mut DataTree, policy: &Policy) -> FilterReport {
         let Some(node) = tree.remove_node(&path) else {
             continue;
         };
-        let bytes = path.len() + node.data.as_ref().map_or(0, Vec::len) + 76;
+        let bytes = encoded_node_len(&path, node.data.as_deref());
         match (cat, idx) {
             (Some(Category::Prefix), Some(i)) => {
                 report.drop(Category::Prefix, bytes);
@@ -1181,10 +1186,13 @@ pub fn filter_tree(tree: &mut DataTree, policy: &Policy) -> FilterReport {
             }
         }
     }
+    let session_rows = tree.sessions.len() as u64;
+    report.records_in += session_rows;
+    report.bytes_in += SESSION_ROW_LEN as u64 * session_rows;
     if policy.drop_sessions {
         let sessions = std::mem::take(&mut tree.sessions);
         for (id, timeout) in sessions {
-            report.drop(Category::Session, 12);
+            report.drop(Category::Session, SESSION_ROW_LEN);
             report.add_session(DroppedSession {
                 id,
                 timeout: Some(timeout),
@@ -1192,8 +1200,19 @@ pub fn filter_tree(tree: &mut DataTree, policy: &Policy) -> FilterReport {
             });
         }
     }
-    report.records_out = tree.len() as u64;
+    report.records_out = tree.len() as u64 + tree.sessions.len() as u64;
+    report.bytes_out = report.bytes_in - report.dropped.values().map(|d| d.1).sum::<u64>();
     report
+}
+
+/// A session-table row in a snapshot: id (8 bytes) and timeout (4).
+const SESSION_ROW_LEN: usize = 12;
+
+/// The size of a node as a snapshot stores it: path (4 + n), data (4 + n), ACL key (8) and the
+/// persisted stat (60).
+fn encoded_node_len(path: &[u8], data: Option<&[u8]>) -> usize {
+    // The root is stored as "" and has no data of note; same formula.
+    4 + path.len() + 4 + data.map_or(0, <[u8]>::len) + 8 + 60
 }
 
 #[cfg(test)]

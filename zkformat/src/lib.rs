@@ -7,6 +7,8 @@
 //! * [`compression`]: gzip and snappy-java streams, detected from magic bytes.
 //! * [`digest`]: the 3.6+ CRC32 tree digest.
 //! * [`datadir`]: which files ZooKeeper would use to restore a data dir.
+//! * [`version`]: which ZooKeeper version wrote some files, from the marks each release left.
+//! * [`recipe`]: which client recipe (lock, election, …) a parent of ephemeral nodes serves.
 //! * [`jute`]: the big-endian cursor every parser slices input through.
 //!
 //! Records borrow from the input, carry their byte offset and expose their raw bytes, so a filter
@@ -43,11 +45,13 @@ pub mod filter;
 pub mod jute;
 pub mod kind;
 pub mod limits;
+pub mod recipe;
 pub mod snapshot;
 pub mod source;
 pub mod tree;
 pub mod txn;
 pub mod txnlog;
+pub mod version;
 pub mod zxid;
 
 pub use error::{Error, ErrorKind, Result};

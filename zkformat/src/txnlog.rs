@@ -83,8 +83,10 @@ impl LogEnd {
         let mut s = format!("{what} at byte {}", self.offset);
         if self.trailing_bytes > 0 {
             s.push_str(&format!(
-                ", {} trailing bytes ({} non-zero)",
-                self.trailing_bytes, self.trailing_nonzero
+                ", {} trailing byte{} ({} non-zero)",
+                self.trailing_bytes,
+                if self.trailing_bytes == 1 { "" } else { "s" },
+                self.trailing_nonzero
             ));
         }
         s

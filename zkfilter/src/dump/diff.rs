@@ -11,9 +11,9 @@ use zkformat::source::FileBytes;
 use zkformat::tree::{DataTree, TreeNode};
 use zkformat::{Limits, Zxid};
 
-use super::render::json::{data_json, Obj};
+use super::render::json::{acl_json, data_json, quote, Obj};
 use super::render::{Ctx, OwnedAcl};
-use super::{hex64, path_str, DumpOptions};
+use super::{hex64, path_str, plural, DumpOptions};
 use crate::cli::{output_error, CliError, EXIT_OK, EXIT_PROBLEMS};
 
 /// Loads one side: a data dir (replayed to `zxid`, or to its end) or a snapshot file.
@@ -21,15 +21,30 @@ use crate::cli::{output_error, CliError, EXIT_OK, EXIT_PROBLEMS};
 /// # Errors
 /// Unreadable or damaged inputs.
 pub fn load(arg: &str, zxid: Option<Zxid>, limits: Limits) -> Result<(DataTree, String), CliError> {
-    let path = Path::new(arg);
+    let opened = crate::inputs::materialize(arg)?;
+    let (path, temp) = opened.path(arg);
     if path.is_dir() {
         let dd = zkformat::datadir::DataDir::scan(path).map_err(|e| CliError::io(arg, &e))?;
-        let rp = zkformat::tree::replay_datadir(&dd, zxid, limits)
-            .map_err(|fe| CliError::format(&fe.path.display().to_string(), &fe.error))?;
+        let rp = zkformat::tree::replay_datadir(&dd, zxid, limits).map_err(|fe| {
+            let file = crate::inputs::show_as(&fe.path.display().to_string(), temp, arg);
+            CliError::format(&file, &fe.error)
+        })?;
         let what = format!("{arg} (replayed to {})", rp.tree.last_zxid);
         return Ok((rp.tree, what));
     }
     let bytes = FileBytes::open(path).map_err(|e| CliError::io(arg, &e))?;
+    if !super::source::is_snapshot_kind(zkformat::kind::FileKind::detect(&bytes)) {
+        let name = match temp {
+            Some(_) => arg.to_string(),
+            None => path.display().to_string(),
+        };
+        return Err(crate::cli::kind_error(
+            "zkdump diff",
+            "a snapshot, a data dir, or a tar archive of one",
+            &name,
+            bytes.get(..512).unwrap_or(&bytes),
+        ));
+    }
     let name_zxid = super::records::name_zxid(arg).unwrap_or_default();
     let reader = SnapshotReader::open(&bytes[..], limits).map_err(|e| CliError::format(arg, &e))?;
     let (tree, _) =
@@ -61,11 +76,33 @@ fn stat_fields(s: &Stat) -> [(&'static str, i64, bool); 9] {
     ]
 }
 
-fn value(v: i64, hex: bool) -> String {
+/// One changed field: its text for people and its JSON value (64-bit ids as `"0x…"` strings,
+/// versions, counts and times as integers, ACLs as ACL lists, data as data objects or lengths).
+struct Change {
+    field: &'static str,
+    left: String,
+    right: String,
+    left_json: String,
+    right_json: String,
+}
+
+fn stat_change(field: &'static str, a: i64, b: i64, hex: bool) -> Change {
     if hex {
-        hex64(v)
+        Change {
+            field,
+            left: hex64(a),
+            right: hex64(b),
+            left_json: quote(&hex64(a)),
+            right_json: quote(&hex64(b)),
+        }
     } else {
-        v.to_string()
+        Change {
+            field,
+            left: a.to_string(),
+            right: b.to_string(),
+            left_json: a.to_string(),
+            right_json: b.to_string(),
+        }
     }
 }
 
@@ -123,7 +160,7 @@ pub fn render_diff(
                 let (Some(na), Some(nb)) = (a.get(x), b.get(y)) else {
                     continue;
                 };
-                let mut changes: Vec<(String, String, String)> = Vec::new();
+                let mut changes: Vec<Change> = Vec::new();
                 if na.data != nb.data {
                     let show = |d: &Option<Vec<u8>>| {
                         if opts.data {
@@ -131,23 +168,44 @@ pub fn render_diff(
                         } else {
                             d.as_ref().map_or_else(
                                 || "null".to_string(),
-                                |d| format!("{} bytes", d.len()),
+                                |d| plural(d.len() as u64, "byte", "bytes"),
                             )
                         }
                     };
-                    changes.push(("data".into(), show(&na.data), show(&nb.data)));
+                    // JSON: the data objects with --data, else the lengths (null: null data).
+                    let json = |d: &Option<Vec<u8>>| {
+                        if opts.data {
+                            data_json(&cx, d.as_deref())
+                        } else {
+                            d.as_ref()
+                                .map_or_else(|| "null".to_string(), |d| d.len().to_string())
+                        }
+                    };
+                    changes.push(Change {
+                        field: "data",
+                        left: show(&na.data),
+                        right: show(&nb.data),
+                        left_json: json(&na.data),
+                        right_json: json(&nb.data),
+                    });
                 }
                 let (aa, ab) = (acl_of(a, na.acl_key), acl_of(b, nb.acl_key));
                 if aa != ab {
                     let t =
                         |l: &[OwnedAcl]| l.iter().map(OwnedAcl::text).collect::<Vec<_>>().join(",");
-                    changes.push(("acl".into(), t(&aa), t(&ab)));
+                    changes.push(Change {
+                        field: "acl",
+                        left: t(&aa),
+                        right: t(&ab),
+                        left_json: acl_json(&aa),
+                        right_json: acl_json(&ab),
+                    });
                 }
                 for ((name, va, hex), (_, vb, _)) in
                     stat_fields(&na.stat).into_iter().zip(stat_fields(&nb.stat))
                 {
                     if va != vb {
-                        changes.push((name.to_string(), value(va, hex), value(vb, hex)));
+                        changes.push(stat_change(name, va, vb, hex));
                     }
                 }
                 if changes.is_empty() {
@@ -157,9 +215,11 @@ pub fn render_diff(
                 if json {
                     let items: Vec<String> = changes
                         .iter()
-                        .map(|(f, l, r)| {
+                        .map(|c| {
                             let mut o = Obj::new();
-                            o.str("field", f).str("left", l).str("right", r);
+                            o.str("field", c.field)
+                                .raw("left", &c.left_json)
+                                .raw("right", &c.right_json);
                             o.finish()
                         })
                         .collect();
@@ -169,8 +229,8 @@ pub fn render_diff(
                     o.line(out)?;
                 } else {
                     writeln!(out, "~ {}", path_str(x))?;
-                    for (f, l, r) in &changes {
-                        writeln!(out, "    {f}: {l} -> {r}")?;
+                    for c in &changes {
+                        writeln!(out, "    {}: {} -> {}", c.field, c.left, c.right)?;
                     }
                 }
             }
@@ -213,11 +273,33 @@ pub fn run(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<u8, CliError> {
+    if a == "-" && b == "-" {
+        return Err(CliError::msg(
+            "standard input (-) is named on both sides; it can be read only once",
+        ));
+    }
+    let is_data_dir = |p: &str| {
+        Path::new(p).is_dir()
+            || matches!(
+                crate::inputs::sniff_file(Path::new(p)),
+                Ok(crate::inputs::Sniffed::Archive(_))
+            )
+    };
+    if let Some(z) = zxid {
+        if a != "-" && b != "-" && !is_data_dir(a) && !is_data_dir(b) {
+            let mut e = CliError::msg(format!(
+                "--zxid {z} replays data dirs to that zxid, and {a} and {b} are both snapshot files (each holds the tree at its own zxid)"
+            ));
+            e.hint = Some("drop --zxid, or give a data dir on one side".into());
+            return Err(e);
+        }
+    }
     let (ta, wa) = load(a, zxid, opts.limits)?;
     let (tb, wb) = load(b, zxid, opts.limits)?;
     if !json {
-        writeln!(out, "--- {wa} ({} nodes)", ta.len()).map_err(output_error)?;
-        writeln!(out, "+++ {wb} ({} nodes)", tb.len()).map_err(output_error)?;
+        let nodes = |n: usize| plural(n as u64, "node", "nodes");
+        writeln!(out, "--- {wa} ({})", nodes(ta.len())).map_err(output_error)?;
+        writeln!(out, "+++ {wb} ({})", nodes(tb.len())).map_err(output_error)?;
     }
     let n = render_diff(&ta, &tb, opts, json, out).map_err(output_error)?;
     let mut sa: Vec<(i64, i32)> = ta.sessions.iter().map(|(k, v)| (*k, *v)).collect();
@@ -240,12 +322,18 @@ pub fn run(
             writeln!(
                 out,
                 "sessions differ: {} on the left, {} on the right",
-                sa.len(),
-                sb.len()
+                plural(sa.len() as u64, "session", "sessions"),
+                plural(sb.len() as u64, "session", "sessions")
             )
             .map_err(output_error)?;
         }
-        writeln!(out, "{n} nodes differ.").map_err(output_error)?;
+        writeln!(
+            out,
+            "{} {}.",
+            plural(n, "node", "nodes"),
+            if n == 1 { "differs" } else { "differ" }
+        )
+        .map_err(output_error)?;
     }
     out.flush().map_err(output_error)?;
     Ok(if n == 0 && !sessions_differ {

@@ -177,6 +177,12 @@ pub fn op_has_path(code: i32) -> bool {
     )
 }
 
+/// `"1 node"`, `"2 nodes"`, `"0 nodes"`: a count with its noun in the right number.
+pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Formats milliseconds since the epoch as UTC ISO 8601 (`2024-05-01T10:00:00.123Z`).
 pub fn format_time(ms: i64) -> String {
     let mut s = String::with_capacity(24);

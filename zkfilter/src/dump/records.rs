@@ -52,6 +52,17 @@ pub fn run(
 ) -> Result<u8, CliError> {
     let input = Input::open(arg)?;
     let kind = input.kind();
+    if is_snapshot_kind(kind) && !opts.filter.ops.is_empty() {
+        // `--op` selects txns; a snapshot holds nodes: refused rather than showing nothing.
+        let mut e = CliError::msg(format!(
+            "--op applies to txn logs only, and {} is a snapshot: it holds nodes, not txns",
+            if arg == "-" { "standard input" } else { arg }
+        ));
+        e.hint = Some(
+            "select nodes with --path-prefix, --session or --from-zxid/--to-zxid (czxid, mzxid or pzxid in range)".into(),
+        );
+        return Err(e);
+    }
     let input = if is_snapshot_kind(kind) {
         input.spool()?
     } else {
@@ -77,10 +88,7 @@ pub fn run(
             dump_snapshot(&input, &cx, renderer.as_mut(), out).map_err(output_error)?
         }
         _ => {
-            let prefix = input
-                .bytes()
-                .map(|b| b.get(..8).unwrap_or(b).to_vec())
-                .unwrap_or_default();
+            let prefix = input.head();
             return Err(unknown_kind_error(&name, &prefix));
         }
     };

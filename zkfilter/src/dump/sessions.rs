@@ -8,15 +8,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
-use std::path::Path;
 
 use zkformat::data::NodeKind;
+use zkformat::recipe::{classify, Recipe};
 use zkformat::snapshot::SnapshotItem;
 use zkformat::txn::Txn;
 
 use super::render::json::{quote, Obj};
 use super::source::{is_snapshot_kind, LogSource, SnapSource};
-use super::{hex64, parent_of, path_str};
+use super::{hex64, parent_of, path_str, plural};
 use crate::cli::{output_error, unknown_kind_error, CliError, Input, EXIT_OK};
 
 /// Sessions and their ephemerals.
@@ -40,19 +40,21 @@ pub fn run(
     limits: zkformat::Limits,
     out: &mut dyn Write,
 ) -> Result<u8, CliError> {
-    let path = Path::new(arg);
-    let table = if arg != "-" && path.is_dir() {
+    let opened = crate::inputs::materialize(arg)?;
+    let (path, temp) = opened.path(arg);
+    let shown = |t: String| crate::inputs::show_as(&t, temp, arg);
+    let table = if path.is_dir() {
         let dd = zkformat::datadir::DataDir::scan(path).map_err(|e| CliError::io(arg, &e))?;
         let rp = zkformat::tree::replay_datadir(&dd, None, limits)
-            .map_err(|fe| CliError::format(&fe.path.display().to_string(), &fe.error))?;
+            .map_err(|fe| CliError::format(&shown(fe.path.display().to_string()), &fe.error))?;
         let mut t = SessionTable {
-            source: format!(
+            source: shown(format!(
                 "data dir replayed to zxid {} from {}",
                 rp.tree.last_zxid,
                 rp.snapshot
                     .as_ref()
                     .map_or_else(|| "the empty tree".to_string(), |p| p.display().to_string())
-            ),
+            )),
             ..SessionTable::default()
         };
         for (id, timeout) in &rp.tree.sessions {
@@ -64,18 +66,19 @@ pub fn run(
         }
         t
     } else {
-        let input = Input::open(arg)?;
+        let input = Input::open(&path.display().to_string())?;
         let kind = input.kind();
-        let name = input.name();
+        let name = if temp.is_some() {
+            arg.to_string()
+        } else {
+            input.name()
+        };
         if kind == zkformat::kind::FileKind::TxnLog {
             from_log(&input, &name, limits)?
         } else if is_snapshot_kind(kind) {
             from_snapshot(&input, &name, limits)?
         } else {
-            let prefix = input
-                .bytes()
-                .map(|b| b.get(..8).unwrap_or(b).to_vec())
-                .unwrap_or_default();
+            let prefix = input.head();
             return Err(unknown_kind_error(&name, &prefix));
         }
     };
@@ -168,32 +171,18 @@ fn from_log(input: &Input, name: &str, limits: zkformat::Limits) -> Result<Sessi
     Ok(t)
 }
 
-fn is_sequential(path: &[u8]) -> bool {
-    path.len() >= 10 && path.iter().rev().take(10).all(u8::is_ascii_digit)
-}
-
-/// What a group of ephemerals under one parent looks like.
-fn pattern(children: &[&Vec<u8>]) -> &'static str {
-    let seq = children.iter().filter(|p| is_sequential(p)).count();
-    let lockish = children.iter().any(|p| {
-        let s = String::from_utf8_lossy(p).to_ascii_lowercase();
-        s.contains("lock") || s.contains("lease") || s.contains("mutex") || s.contains("semaphore")
-    });
-    let election = children.iter().any(|p| {
-        let s = String::from_utf8_lossy(p).to_ascii_lowercase();
-        s.contains("election") || s.contains("leader") || s.contains("latch")
-    });
-    if seq > 0 && election {
-        "election (sequential)"
-    } else if seq > 0 && lockish {
-        "lock (sequential)"
-    } else if seq > 0 {
-        "sequential (lock/election/queue recipe)"
-    } else if lockish {
-        "lock"
-    } else {
-        "registration"
+/// The recipe of every parent of an ephemeral, judged from all its ephemeral children
+/// (whichever session owns them), with [`zkformat::recipe::classify`] — the rule `zkfilter`'s
+/// report uses, so a parent gets the same name in both.
+pub fn recipes(t: &SessionTable) -> BTreeMap<&[u8], Recipe> {
+    let mut children: BTreeMap<&[u8], Vec<&[u8]>> = BTreeMap::new();
+    for p in t.ephemerals.values().flatten() {
+        children.entry(parent_of(p)).or_default().push(p);
     }
+    children
+        .into_iter()
+        .map(|(parent, kids)| (parent, classify(parent, kids)))
+        .collect()
 }
 
 /// Renders the table.
@@ -207,6 +196,8 @@ pub fn render(t: &SessionTable, json: bool, out: &mut dyn Write) -> io::Result<(
         .chain(t.ephemerals.keys())
         .copied()
         .collect();
+    let recipes = recipes(t);
+    let recipe_of = |parent: &[u8]| recipes.get(parent).map_or("other", |r| r.name());
     if json {
         let mut o = Obj::kind("sessionsReport");
         o.str("source", &t.source)
@@ -220,9 +211,13 @@ pub fn render(t: &SessionTable, json: bool, out: &mut dyn Write) -> io::Result<(
         writeln!(out, "Sessions in {}:", t.source)?;
         writeln!(
             out,
-            "{} live sessions, {} ephemeral nodes. A restored server keeps every live session until its timeout passes without the client reconnecting; until then its ephemerals (locks, leader latches, registrations) stay in place.",
-            t.sessions.len(),
-            t.ephemerals.values().map(BTreeSet::len).sum::<usize>()
+            "{}, {}. A restored server keeps every live session until its timeout passes without the client reconnecting; until then its ephemerals (locks, leader latches, registrations) stay in place.",
+            plural(t.sessions.len() as u64, "live session", "live sessions"),
+            plural(
+                t.ephemerals.values().map(BTreeSet::len).sum::<usize>() as u64,
+                "ephemeral node",
+                "ephemeral nodes"
+            )
         )?;
     }
     for id in owners {
@@ -246,7 +241,7 @@ pub fn render(t: &SessionTable, json: bool, out: &mut dyn Write) -> io::Result<(
                     let mut g = Obj::new();
                     let paths: Vec<String> = kids.iter().map(|k| quote(&path_str(k))).collect();
                     g.str("parent", &path_str(parent))
-                        .str("pattern", pattern(kids))
+                        .str("recipe", recipe_of(parent))
                         .raw("paths", &format!("[{}]", paths.join(",")));
                     g.finish()
                 })
@@ -261,12 +256,16 @@ pub fn render(t: &SessionTable, json: bool, out: &mut dyn Write) -> io::Result<(
             };
             writeln!(
                 out,
-                "session {}: {state}, {} ephemerals",
+                "session {}: {state}, {}",
                 hex64(id),
-                eph.map_or(0, BTreeSet::len)
+                plural(
+                    eph.map_or(0, BTreeSet::len) as u64,
+                    "ephemeral",
+                    "ephemerals"
+                )
             )?;
             for (parent, kids) in &groups {
-                writeln!(out, "  {} [{}]", path_str(parent), pattern(kids))?;
+                writeln!(out, "  {} [{}]", path_str(parent), recipe_of(parent))?;
                 for k in kids {
                     writeln!(out, "    {}", path_str(k))?;
                 }

@@ -11,16 +11,21 @@ use zkformat::txn::{op_name, Txn};
 
 use super::render::json::Obj;
 use super::source::{is_snapshot_kind, LogSource, SnapSource};
-use super::{hex64, path_str};
+use super::{hex64, path_str, plural};
 use crate::cli::{output_error, unknown_kind_error, CliError, Input, EXIT_ERROR, EXIT_OK};
+
+/// Default subtree table depth.
+pub const DEFAULT_DEPTH: usize = 2;
+/// Default number of largest nodes listed.
+pub const DEFAULT_TOP: usize = 10;
 
 /// Options of `summary`.
 #[derive(Debug, Clone, Copy)]
 pub struct SummaryOptions {
-    /// Subtree table depth (0 = unlimited).
-    pub depth: usize,
-    /// How many largest nodes to list.
-    pub top: usize,
+    /// Subtree table depth (0 = unlimited; `None`: [`DEFAULT_DEPTH`]). Snapshots only.
+    pub depth: Option<usize>,
+    /// How many largest nodes to list (`None`: [`DEFAULT_TOP`]). Snapshots only.
+    pub top: Option<usize>,
     /// JSON Lines output.
     pub json: bool,
     /// Read limits.
@@ -41,14 +46,19 @@ pub fn run(
     let kind = input.kind();
     let name = input.name();
     let problem = if kind == zkformat::kind::FileKind::TxnLog {
+        // The subtree table and the largest nodes are a snapshot's: refused, not ignored.
+        for (opt, set) in [("--depth", o.depth.is_some()), ("--top", o.top.is_some())] {
+            if set {
+                return Err(CliError::msg(format!(
+                    "{opt} applies to a snapshot's summary (its subtree table and largest nodes), and {name} is a txn log"
+                )));
+            }
+        }
         summarize_log(&input, &name, o, out).map_err(output_error)?
     } else if is_snapshot_kind(kind) {
         summarize_snapshot(&input, &name, o, out).map_err(output_error)?
     } else {
-        let prefix = input
-            .bytes()
-            .map(|b| b.get(..8).unwrap_or(b).to_vec())
-            .unwrap_or_default();
+        let prefix = input.head();
         return Err(unknown_kind_error(&name, &prefix));
     };
     out.flush().map_err(output_error)?;
@@ -168,7 +178,12 @@ fn summarize_log(
         }
     } else {
         writeln!(out, "{name}: txn log")?;
-        writeln!(out, "  txns: {} ({} bytes)", total.count, total.bytes)?;
+        writeln!(
+            out,
+            "  txns: {} ({})",
+            total.count,
+            plural(total.bytes, "byte", "bytes")
+        )?;
         if let (Some(a), Some(b)) = (first, last) {
             writeln!(out, "  zxids: {a} .. {b}")?;
             writeln!(
@@ -182,7 +197,7 @@ fn summarize_log(
             writeln!(out, "  end: {}", e.describe())?;
         }
         writeln!(out, "  by op:")?;
-        writeln!(out, "    {:<18} {:>10} {:>12}", "op", "count", "bytes")?;
+        writeln!(out, "    {:<18} {:>10} {:>12}", "op", "txns", "entry bytes")?;
         for (op, st) in &ops {
             writeln!(out, "    {op:<18} {:>10} {:>12}", st.count, st.bytes)?;
         }
@@ -220,6 +235,8 @@ fn summarize_snapshot(
     o: &SummaryOptions,
     out: &mut dyn Write,
 ) -> io::Result<Option<CliError>> {
+    let depth = o.depth.unwrap_or(DEFAULT_DEPTH);
+    let top = o.top.unwrap_or(DEFAULT_TOP);
     std::thread::scope(|scope| {
         let mut src = match SnapSource::open(scope, input, o.limits) {
             Ok(s) => s,
@@ -257,11 +274,11 @@ fn summarize_snapshot(
                             None => *orphans.entry(owner).or_default() += 1,
                         }
                     }
-                    if o.top > 0 {
+                    if top > 0 {
                         largest.push((len, path_str(n.path).into_owned()));
-                        if largest.len() > o.top * 4 {
+                        if largest.len() > top * 4 {
                             largest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                            largest.truncate(o.top);
+                            largest.truncate(top);
                         }
                     }
                     // Every ancestor (and the node itself) at depth ≤ N gets the node's bytes; every
@@ -278,7 +295,7 @@ fn summarize_snapshot(
                     }
                     let k = prefixes.len() - 1;
                     for (i, pre) in prefixes.iter().enumerate() {
-                        if o.depth != 0 && i > o.depth {
+                        if depth != 0 && i > depth {
                             break;
                         }
                         let st = subtrees.entry(pre.to_vec()).or_default();
@@ -292,7 +309,7 @@ fn summarize_snapshot(
             }
         }
         largest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        largest.truncate(o.top);
+        largest.truncate(top);
         let s = src.summary();
         let mut table: Vec<(Vec<u8>, Subtree)> = subtrees.into_iter().collect();
         table.retain(|(_, st)| st.descendants > 0);
@@ -337,8 +354,11 @@ fn summarize_snapshot(
             writeln!(out, "{name}: snapshot")?;
             writeln!(
                 out,
-                "  nodes: {} ({} bytes of data), sessions: {}, ACL entries: {}",
-                s.nodes, total_bytes, s.sessions, s.acl_entries
+                "  nodes: {} ({} of data), sessions: {}, ACL entries: {}",
+                s.nodes,
+                plural(total_bytes, "byte", "bytes"),
+                s.sessions,
+                s.acl_entries
             )?;
             let kinds_text: Vec<String> = kinds.iter().map(|(k, v)| format!("{k} {v}")).collect();
             writeln!(out, "  node types: {}", kinds_text.join(", "))?;
@@ -354,24 +374,29 @@ fn summarize_snapshot(
                 )?;
             }
             writeln!(out, "  largest nodes:")?;
+            writeln!(out, "    {:>10} path", "data bytes")?;
             for (len, p) in &largest {
                 writeln!(out, "    {len:>10} {p}")?;
             }
             writeln!(
                 out,
                 "  subtrees (depth {}):",
-                if o.depth == 0 {
+                if depth == 0 {
                     "unlimited".to_string()
                 } else {
-                    o.depth.to_string()
+                    depth.to_string()
                 }
             )?;
-            writeln!(out, "    {:>10} {:>12}  path", "children", "data")?;
+            writeln!(
+                out,
+                "    {:>11} {:>13}  path",
+                "descendants", "subtree bytes"
+            )?;
             for (p, st) in &table {
                 let level = p.iter().filter(|&&b| b == b'/').count();
                 writeln!(
                     out,
-                    "    {:>10} {:>12}  {}{}",
+                    "    {:>11} {:>13}  {}{}",
                     st.descendants,
                     st.bytes,
                     "--".repeat(level),

@@ -6,7 +6,11 @@
 //! compression. Per data dir: which snapshot and logs ZooKeeper would use
 //! ([`zkformat::datadir`]), whether replay reaches the end without a gap or a fatal error, the
 //! fuzzy snapshot's digest (replaying to its zxid) and each log entry's TxnDigest
-//! ([`zkformat::tree`]).
+//! ([`zkformat::tree`]). A folder holding no ZooKeeper file is `unreadable`; `--log-dir` takes
+//! the logs from a server's separate `dataLogDir`. Rules that later ZooKeeper versions added are
+//! applied by the version that wrote the data dir ([`zkformat::version`]): logs without a
+//! snapshot are a `warning` (what 3.5.3+ would do) for files with no mark of 3.5+, a `problem`
+//! otherwise.
 //!
 //! Exit code: 0 clean, 1 problems found, 2 an input could not be read.
 
@@ -23,10 +27,10 @@ use zkformat::txnlog::{EndReason, TxnLog};
 use zkformat::zxid::{parse_file_name, FileNameKind, NameCompression};
 use zkformat::{Limits, Zxid};
 
-use super::hex64;
 use super::render::json::Obj;
 use super::source::{LogSource, SnapSource};
-use crate::cli::{zk_error_message, EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS};
+use super::{hex64, plural};
+use crate::cli::{output_error, zk_error_message, CliError, EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -248,8 +252,8 @@ fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report 
                         Finding::new(
                             Severity::Problem,
                             format!(
-                                "zxid gap: {p} is followed by {z} ({} txns missing)",
-                                z.0 - p.0 - 1
+                                "zxid gap: {p} is followed by {z} ({} missing)",
+                                plural((z.0 - p.0 - 1) as u64, "txn", "txns")
                             ),
                         )
                         .at(entry.offset())
@@ -270,8 +274,8 @@ fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report 
                         Finding::new(
                             Severity::Problem,
                             format!(
-                                "{} non-zero bytes after the end of the log ({}): ZooKeeper ignores everything after a zero length",
-                                end.trailing_nonzero,
+                                "{} after the end of the log ({}): ZooKeeper ignores everything after a zero length",
+                                plural(end.trailing_nonzero, "non-zero byte", "non-zero bytes"),
                                 end.describe()
                             ),
                         )
@@ -301,8 +305,8 @@ fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report 
             ),
         }
         r.summary = format!(
-            "{} txns{}, {}",
-            facts.txns,
+            "{}{}, {}",
+            plural(facts.txns, "txn", "txns"),
             match (facts.first, facts.last) {
                 (Some(a), Some(b)) => format!(" {a}..{b}"),
                 _ => String::new(),
@@ -310,7 +314,10 @@ fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report 
             end.describe()
         );
     } else {
-        r.summary = format!("{} txns read before the error", facts.txns);
+        r.summary = format!(
+            "{} read before the error",
+            plural(facts.txns, "txn", "txns")
+        );
     }
     if let (Some(name), Some(first)) = (name_of(path), facts.first) {
         if name.kind == FileNameKind::Log && name.zxid != first {
@@ -327,8 +334,8 @@ fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report 
         r.push(Finding::new(
             Severity::Note,
             format!(
-                "{digests} of {} txns carry a TxnDigest; txn digests are checked only when verifying a data dir (they need the tree)",
-                facts.txns
+                "TxnDigests on {digests} of {}; txn digests are checked only when verifying a data dir (they need the tree)",
+                plural(facts.txns, "txn", "txns")
             ),
         ));
     }
@@ -417,22 +424,184 @@ fn verify_snapshot(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Re
             }
         }
         r.summary = format!(
-            "{} nodes, {} sessions, {} ACL entries, {} seals{}",
-            s.nodes,
-            s.sessions,
-            s.acl_entries,
-            s.seals,
+            "{}, {}, {}, {}{}",
+            plural(s.nodes, "node", "nodes"),
+            plural(s.sessions, "session", "sessions"),
+            plural(s.acl_entries, "ACL entry", "ACL entries"),
+            plural(s.seals, "seal", "seals"),
             if complete { "" } else { " (incomplete)" }
         );
         r
     })
 }
 
+/// What `path` holds when it is not a ZooKeeper folder (no `version-2/`, not named `version-2`,
+/// no log, snapshot or epoch file), for the `unreadable` finding: `"an empty folder"`, `"a
+/// folder with 3 files, none a ZooKeeper log or snapshot (a.txt, b, c)"`. `None` for a
+/// ZooKeeper folder (an empty `version-2/` included: a server that never ran leaves one).
+pub fn not_a_zookeeper_folder(path: &Path, dd: &DataDir) -> Option<String> {
+    if path.join("version-2").is_dir()
+        || path.file_name().is_some_and(|n| n == "version-2")
+        || !dd.logs.is_empty()
+        || !dd.snapshots.is_empty()
+        || dd.accepted_epoch.is_some()
+        || dd.current_epoch.is_some()
+    {
+        return None;
+    }
+    let mut files = Vec::new();
+    let mut folders = Vec::new();
+    for e in std::fs::read_dir(path).ok()?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() {
+            folders.push(name);
+        } else {
+            files.push(name);
+        }
+    }
+    files.sort();
+    folders.sort();
+    let names = |v: &[String]| {
+        let mut shown: Vec<&str> = v.iter().take(5).map(String::as_str).collect();
+        if v.len() > 5 {
+            shown.push("…");
+        }
+        shown.join(", ")
+    };
+    let files_text = format!(
+        "{}, none a ZooKeeper log or snapshot ({})",
+        plural(files.len() as u64, "file", "files"),
+        names(&files)
+    );
+    let folders_text = format!(
+        "{} ({})",
+        plural(folders.len() as u64, "sub-folder", "sub-folders"),
+        names(&folders)
+    );
+    let mut found = match (files.is_empty(), folders.is_empty()) {
+        (true, true) => "an empty folder".to_string(),
+        (false, true) => format!("a folder with {files_text}"),
+        (true, false) => format!("a folder with {folders_text} and no ZooKeeper log or snapshot"),
+        (false, false) => format!("a folder with {files_text}, and {folders_text}"),
+    };
+    let data_dirs: Vec<&str> = folders
+        .iter()
+        .filter(|f| {
+            let sub = path.join(f);
+            sub.join("version-2").is_dir() || f.as_str() == "version-2"
+        })
+        .map(String::as_str)
+        .collect();
+    if !data_dirs.is_empty() {
+        found.push_str(&format!(
+            "; {} {} {}: verify {}",
+            if data_dirs.len() == 1 {
+                "sub-folder"
+            } else {
+                "sub-folders"
+            },
+            data_dirs.join(", "),
+            if data_dirs.len() == 1 {
+                "is a data dir"
+            } else {
+                "are data dirs"
+            },
+            if data_dirs.len() == 1 { "it" } else { "each" }
+        ));
+    }
+    Some(found)
+}
+
+/// The unreadable finding for a folder that holds no ZooKeeper file (`what`: "data dir" or
+/// "log dir").
+fn not_zookeeper_finding(found: &str, what: &str) -> Finding {
+    let expected = if what == "log dir" {
+        "the server's dataLogDir holding version-2/ with log.* files (or that version-2 folder itself)"
+    } else {
+        "a data dir holding version-2/ with log.* and snapshot.* files (or that version-2 folder itself)"
+    };
+    Finding::new(
+        Severity::Unreadable,
+        format!("not a ZooKeeper {what}: found {found}; expected {expected}"),
+    )
+}
+
+/// Takes the txn logs from `log_dir` (a server's separate `dataLogDir`) instead of `dd`'s own
+/// folder, as ZooKeeper does; reports the layouts ZooKeeper refuses to start on. Returns false
+/// when the log dir cannot be used at all (the finding says why).
+fn use_log_dir(r: &mut Report, dd: &mut DataDir, log_dir: &Path) -> bool {
+    let ld = match DataDir::scan(log_dir) {
+        Ok(d) => d,
+        Err(e) => {
+            r.push(Finding::new(
+                Severity::Unreadable,
+                format!("--log-dir {}: cannot list: {e}", log_dir.display()),
+            ));
+            return false;
+        }
+    };
+    if let Some(found) = not_a_zookeeper_folder(log_dir, &ld) {
+        r.push(not_zookeeper_finding(
+            &format!("{found} at --log-dir {}", log_dir.display()),
+            "log dir",
+        ));
+        return false;
+    }
+    let same = match (dd.dir.canonicalize(), ld.dir.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => dd.dir == ld.dir,
+    };
+    if same {
+        return true;
+    }
+    let names = |v: &[zkformat::datadir::DataFile]| {
+        v.iter()
+            .map(|f| {
+                f.path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !dd.logs.is_empty() {
+        r.push(Finding::new(
+            Severity::Problem,
+            format!(
+                "{} holds txn logs too ({}) while --log-dir names the logs' folder: ZooKeeper refuses to start (\"Snapshot directory has log files. Check if dataLogDir and dataDir configuration is correct.\"); the logs of --log-dir are verified below",
+                dd.dir.display(),
+                names(&dd.logs)
+            ),
+        ));
+    }
+    if !ld.snapshots.is_empty() {
+        r.push(Finding::new(
+            Severity::Problem,
+            format!(
+                "the log dir {} holds snapshots ({}): ZooKeeper refuses to start (\"Log directory has snapshot files. Check if dataLogDir and dataDir configuration is correct.\") and reads snapshots from the data dir only",
+                ld.dir.display(),
+                names(&ld.snapshots)
+            ),
+        ));
+    }
+    dd.logs = ld.logs;
+    true
+}
+
 /// Verifies a data dir: the restore ZooKeeper would do.
 pub fn verify_datadir(path: &Path, limits: Limits) -> Report {
-    let shown = path.display().to_string();
+    verify_datadir_with(path, None, limits)
+}
+
+/// Verifies a data dir whose txn logs are in `log_dir` (the server's `dataLogDir`) when given.
+pub fn verify_datadir_with(path: &Path, log_dir: Option<&Path>, limits: Limits) -> Report {
+    let shown = match log_dir {
+        Some(l) => format!("{} (logs in {})", path.display(), l.display()),
+        None => path.display().to_string(),
+    };
     let mut r = Report::new(&shown, "data dir");
-    let dd = match DataDir::scan(path) {
+    let mut dd = match DataDir::scan(path) {
         Ok(d) => d,
         Err(e) => {
             r.push(Finding::new(
@@ -442,6 +611,17 @@ pub fn verify_datadir(path: &Path, limits: Limits) -> Report {
             return r;
         }
     };
+    if let Some(found) = not_a_zookeeper_folder(path, &dd) {
+        r.push(not_zookeeper_finding(&found, "data dir"));
+        r.summary = "not a data dir".to_string();
+        return r;
+    }
+    if let Some(l) = log_dir {
+        if !use_log_dir(&mut r, &mut dd, l) {
+            r.summary = "log dir not readable".to_string();
+            return r;
+        }
+    }
     if dd.snapshots.is_empty() && dd.logs.is_empty() {
         r.push(Finding::new(
             Severity::Note,
@@ -496,12 +676,8 @@ pub fn verify_datadir(path: &Path, limits: Limits) -> Report {
             ));
         }
     }
-    match &replay.snapshot {
-        None if !dd.logs.is_empty() => r.push(Finding::new(
-            Severity::Problem,
-            "no usable snapshot but there are logs: ZooKeeper 3.5.3+ refuses to start (\"No snapshot found, but there are log entries\") unless zookeeper.snapshot.trust.empty=true",
-        )),
-        _ => {}
+    if replay.snapshot.is_none() && !dd.logs.is_empty() {
+        r.push(no_snapshot_finding(&dd, limits));
     }
     // Continuity of the replayed txns, from the per-file reports.
     let mut expected = Zxid(replay.snapshot_zxid.0 + 1);
@@ -525,9 +701,9 @@ pub fn verify_datadir(path: &Path, limits: Limits) -> Report {
                     Finding::new(
                         Severity::Problem,
                         format!(
-                            "replay gap: after {last_applied} the next txn is {z} in {}: {} txns are missing",
+                            "replay gap: after {last_applied} the next txn is {z} in {}: {} missing",
                             log.path.display(),
-                            z.0 - expected.0
+                            plural((z.0 - expected.0) as u64, "txn is", "txns are")
                         ),
                     )
                     .zxid(Some(z)),
@@ -562,16 +738,16 @@ pub fn verify_datadir(path: &Path, limits: Limits) -> Report {
             |n| n.to_string_lossy().into_owned(),
         );
     r.summary = format!(
-        "restorable from {snap_name}{} to zxid {} ({} txns replayed, {} nodes, {} sessions)",
+        "restorable from {snap_name}{} to zxid {} ({} replayed, {}, {})",
         if logs.is_empty() {
             String::new()
         } else {
             format!(" + {}", logs.join(", "))
         },
         replay.tree.last_zxid,
-        replay.tree.stats.txns,
-        replay.tree.len(),
-        replay.tree.sessions.len()
+        plural(replay.tree.stats.txns, "txn", "txns"),
+        plural(replay.tree.len() as u64, "node", "nodes"),
+        plural(replay.tree.sessions.len() as u64, "session", "sessions")
     );
     for l in &dd.logs {
         if !replay.logs.iter().any(|(p, _)| p == &l.path) && l.zxid() <= replay.snapshot_zxid {
@@ -592,9 +768,14 @@ pub fn verify_datadir(path: &Path, limits: Limits) -> Report {
                 Finding::new(
                     Severity::Problem,
                     format!(
-                        "{} of {} TxnDigests do not match the replayed tree (first at {})",
+                        "{} of {} {} not match the replayed tree (first at {})",
                         stats.digest_mismatches,
-                        stats.digests_checked,
+                        plural(stats.digests_checked, "TxnDigest", "TxnDigests"),
+                        if stats.digest_mismatches == 1 {
+                            "does"
+                        } else {
+                            "do"
+                        },
                         stats
                             .first_digest_mismatch
                             .map_or_else(|| "?".to_string(), |z| z.to_string())
@@ -606,8 +787,13 @@ pub fn verify_datadir(path: &Path, limits: Limits) -> Report {
             r.push(Finding::new(
                 Severity::Note,
                 format!(
-                    "{} TxnDigests checked against the replayed tree: all match",
-                    stats.digests_checked
+                    "{} checked against the replayed tree: {}",
+                    plural(stats.digests_checked, "TxnDigest", "TxnDigests"),
+                    if stats.digests_checked == 1 {
+                        "it matches"
+                    } else {
+                        "all match"
+                    }
                 ),
             ));
         }
@@ -629,6 +815,33 @@ pub fn verify_datadir(path: &Path, limits: Limits) -> Report {
         }
     }
     r
+}
+
+/// Logs but no snapshot: the normal state of a ZooKeeper 3.4 data dir before its first snapshot
+/// (3.4 writes none at start-up and replays the logs from an empty tree), which 3.5.3+ refuses.
+/// The data dir is judged by the version that wrote it ([`zkformat::version`]): a `warning`
+/// when its files carry no mark of 3.5 or later, a `problem` otherwise (a 3.5.3+ server writes
+/// `snapshot.0` before its first log, so its snapshots were lost).
+fn no_snapshot_finding(dd: &DataDir, limits: Limits) -> Finding {
+    use zkformat::version::{Marks, Writer};
+    let marks = Marks::of_datadir(dd, limits);
+    let refusal = "ZooKeeper 3.5.3+ refuses to start on it (\"No snapshot found, but there are log entries. Something is broken!\") unless started with -Dzookeeper.snapshot.trust.empty=true (3.5.6+)";
+    match marks.writer() {
+        Writer::NoMarkOf35 => Finding::new(
+            Severity::Warning,
+            format!(
+                "no snapshot, only logs, and the files show no mark of ZooKeeper 3.5 or later (the layout 3.4 leaves before its first snapshot; 3.5 writes the same when none of its features is used): ZooKeeper 3.4 replays the logs from an empty tree; {refusal}; `zkfilter datadir` writes a data dir with a snapshot that every version loads"
+            ),
+        ),
+        w => Finding::new(
+            Severity::Problem,
+            format!(
+                "no usable snapshot but there are logs, written by ZooKeeper {} ({}): {refusal}; a 3.5.3+ server writes snapshot.0 before its first log, so snapshots are missing",
+                w.describe(),
+                marks.describe()
+            ),
+        ),
+    }
 }
 
 fn check_fuzzy_digest(
@@ -686,6 +899,21 @@ pub struct Plan {
     pub dirs: Vec<PathBuf>,
     /// Arguments that do not exist.
     pub missing: Vec<String>,
+    /// The logs' folder of the (single) data dir, from `--log-dir`.
+    pub log_dir: Option<PathBuf>,
+}
+
+/// The logs and snapshots of a folder, sorted by path.
+fn files_of(path: &Path) -> Vec<PathBuf> {
+    match DataDir::scan(path) {
+        Ok(dd) => {
+            let mut files: Vec<PathBuf> = dd.logs.iter().map(|f| f.path.clone()).collect();
+            files.extend(dd.snapshots.iter().rev().map(|f| f.path.clone()));
+            files.sort();
+            files
+        }
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Expands the arguments.
@@ -694,16 +922,8 @@ pub fn plan(paths: &[String]) -> Plan {
     for a in paths {
         let path = PathBuf::from(a);
         if path.is_dir() {
-            match DataDir::scan(&path) {
-                Ok(dd) => {
-                    let mut files: Vec<PathBuf> = dd.logs.iter().map(|f| f.path.clone()).collect();
-                    files.extend(dd.snapshots.iter().rev().map(|f| f.path.clone()));
-                    files.sort();
-                    p.files.extend(files);
-                    p.dirs.push(path);
-                }
-                Err(_) => p.dirs.push(path),
-            }
+            p.files.extend(files_of(&path));
+            p.dirs.push(path);
         } else if path.exists() {
             p.files.push(path);
         } else {
@@ -713,12 +933,95 @@ pub fn plan(paths: &[String]) -> Plan {
     p
 }
 
+/// Expands the arguments with `--log-dir DIR`: a single data dir whose logs are in `DIR` (its
+/// `version-2` or the folder holding it), as a server with a separate `dataLogDir` keeps them.
+///
+/// # Errors
+/// More than one path, a path that is not a folder, a log dir that is not a folder.
+pub fn plan_with_log_dir(paths: &[String], log_dir: &str) -> Result<Plan, CliError> {
+    let usage = |m: String| {
+        let mut e = CliError::msg(m);
+        e.hint = Some("zkdump verify DATADIR --log-dir LOGDIR: the server's dataDir (snapshots) and its dataLogDir (txn logs); verify other inputs in a separate run".into());
+        e
+    };
+    let [one] = paths else {
+        return Err(usage(format!(
+            "--log-dir applies to one data dir, and {} paths were given",
+            paths.len()
+        )));
+    };
+    let path = PathBuf::from(one);
+    if !path.is_dir() {
+        return Err(usage(format!(
+            "--log-dir applies to a data dir, and {one} is not a data dir ({})",
+            if path.exists() {
+                "a file"
+            } else {
+                "no such file or directory"
+            }
+        )));
+    }
+    let logs = PathBuf::from(log_dir);
+    if !logs.is_dir() {
+        return Err(usage(format!(
+            "--log-dir {log_dir}: {}",
+            if logs.exists() {
+                "a file, not a folder"
+            } else {
+                "no such folder"
+            }
+        )));
+    }
+    let mut p = Plan::default();
+    p.files.extend(files_of(&path));
+    for f in files_of(&logs) {
+        if !p.files.contains(&f) {
+            p.files.push(f);
+        }
+    }
+    p.dirs.push(path);
+    p.log_dir = Some(logs);
+    Ok(p)
+}
+
 /// Runs verification and renders the reports. Returns the exit code.
 ///
 /// # Errors
-/// Output errors.
-pub fn run(paths: &[String], limits: Limits, json: bool, out: &mut dyn Write) -> io::Result<u8> {
-    let plan = plan(paths);
+/// A `--log-dir` that cannot apply (see [`plan_with_log_dir`]); output errors.
+pub fn run(
+    paths: &[String],
+    log_dir: Option<&str>,
+    limits: Limits,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<u8, CliError> {
+    // Standard input and archives are read through temporary copies; messages name the
+    // arguments the user gave.
+    if paths.iter().filter(|p| p.as_str() == "-").count() > 1 {
+        return Err(CliError::msg(
+            "standard input (-) is named twice; it can be read only once",
+        ));
+    }
+    let mut opened = Vec::with_capacity(paths.len());
+    for p in paths {
+        opened.push(crate::inputs::materialize(p)?);
+    }
+    let mut renames: Vec<(PathBuf, String)> = Vec::new();
+    let mapped: Vec<String> = paths
+        .iter()
+        .zip(&opened)
+        .map(|(arg, m)| {
+            let (path, temp) = m.path(arg);
+            if let Some(t) = temp {
+                renames.push((t.to_path_buf(), arg.clone()));
+            }
+            path.display().to_string()
+        })
+        .collect();
+    let plan = match log_dir {
+        Some(l) => plan_with_log_dir(&mapped, l)?,
+        None => plan(&mapped),
+    };
     let mut reports: Vec<Report> = plan
         .files
         .par_iter()
@@ -727,7 +1030,7 @@ pub fn run(paths: &[String], limits: Limits, json: bool, out: &mut dyn Write) ->
     let dir_reports: Vec<Report> = plan
         .dirs
         .par_iter()
-        .map(|d| verify_datadir(d, limits))
+        .map(|d| verify_datadir_with(d, plan.log_dir.as_deref(), limits))
         .collect();
     for m in &plan.missing {
         let mut r = Report::new(m, "file");
@@ -738,7 +1041,16 @@ pub fn run(paths: &[String], limits: Limits, json: bool, out: &mut dyn Write) ->
         reports.push(r);
     }
     reports.extend(dir_reports);
-    render(&reports, json, out)?;
+    for r in &mut reports {
+        for (temp, arg) in &renames {
+            r.path = crate::inputs::show_as(&r.path, Some(temp), arg);
+            for f in &mut r.findings {
+                f.message = crate::inputs::show_as(&f.message, Some(temp), arg);
+            }
+        }
+    }
+    drop(opened);
+    render(&reports, json, out).map_err(output_error)?;
     let worst = reports.iter().filter_map(Report::worst).min();
     Ok(match worst {
         None => EXIT_OK,
@@ -811,9 +1123,9 @@ pub fn render(reports: &[Report], json: bool, out: &mut dyn Write) -> io::Result
     if !json {
         writeln!(
             out,
-            "{} inputs verified, {} problems.",
-            reports.len(),
-            problems
+            "{} verified, {}.",
+            plural(reports.len() as u64, "input", "inputs"),
+            plural(problems as u64, "problem", "problems")
         )?;
     }
     Ok(())

@@ -531,7 +531,11 @@ pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
             tree.len(),
             if tree.len() == 1 { "node" } else { "nodes" },
             version_of_tail(tail),
-            format!("{compression:?}").to_lowercase()
+            match compression {
+                Compression::None => "uncompressed",
+                Compression::Gzip => "gzip",
+                Compression::Snappy => "snappy",
+            }
         )),
         None if run.dry_run => lines.push("dry run: nothing was written".to_string()),
         None => {}

@@ -77,10 +77,7 @@ pub(super) fn run(a: LogArgs, run: &RunArgs) -> Result<u8, CliError> {
     if let Some(s) = &a.snapshot {
         let snap = Input::open(s)?;
         if !source_is_snapshot(&snap) {
-            let prefix = snap
-                .bytes()
-                .map(|b| b.get(..512).unwrap_or(b).to_vec())
-                .unwrap_or_default();
+            let prefix = snap.head();
             return Err(cli::kind_error(
                 "zkfilter log --snapshot",
                 "a snapshot",
@@ -106,10 +103,7 @@ pub(super) fn run(a: LogArgs, run: &RunArgs) -> Result<u8, CliError> {
     let input = Input::open(&a.input)?;
     let name = input.name();
     if input.kind() != FileKind::TxnLog {
-        let prefix: Vec<u8> = match &input {
-            Input::File { bytes, .. } => bytes.iter().take(512).copied().collect(),
-            Input::Stdin { prefix } => prefix.clone(),
-        };
+        let prefix = input.head();
         return Err(cli::kind_error(
             "zkfilter log",
             "a ZooKeeper txn log (log.<zxid>)",

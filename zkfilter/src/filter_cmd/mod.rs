@@ -26,18 +26,18 @@ pub const EXIT_ERROR: u8 = 2;
 pub const EXIT_SALVAGED: u8 = 3;
 
 const AFTER_HELP: &str = "\
-Examples:
+Examples (from the project's root, on its bundled sample; each mode's --help has more):
   # A txn log through a restore pipeline (stdin to stdout):
-  zkfilter log - < backup/version-2/log.100000001 > clean/log.100000001
+  zkfilter log - < testdata/zk-3.8/recipes/version-2/log.1c > /tmp/zkfilter-example-pipe.1c
   # A snapshot, keeping its compression, dropping a transient prefix too:
-  zkfilter snapshot snapshot.2a.snappy -o clean/snapshot.2a.snappy --drop-prefix /app/tmp
-  # A whole data dir (or a .tar/.tar.gz of one) into a fresh data dir a stock server loads:
-  zkfilter datadir /backups/zk-2026-11-21.tar.gz -o /var/lib/zookeeper-restored --report report.json
-  # Point in time: stop at a zxid; or produce the stream ZooKeeper 3.9's admin `restore` accepts:
-  zkfilter datadir /backups/data --to-zxid 0x500000123 -o /restore/data
-  zkfilter datadir /backups/data --admin-restore restore.snap
+  zkfilter snapshot testdata/zk-3.8/compressed-gz/version-2/snapshot.2a.gz -o /tmp/zkfilter-example-s.gz --drop-prefix /app
+  # A whole data dir (or a tar/tar.gz/tar.zst of one) into a fresh data dir a stock server loads:
+  zkfilter datadir testdata/zk-3.8/recipes -o /tmp/zkfilter-example-dd --report /tmp/zkfilter-example-dd.json
+  # Point in time: stop at a zxid; or write the stream ZooKeeper 3.9's admin `restore` accepts:
+  zkfilter datadir testdata/zk-3.8/recipes --to-zxid 0x33 -o /tmp/zkfilter-example-dd-pit
+  zkfilter datadir testdata/zk-3.9/recipes --admin-restore /tmp/zkfilter-example-admin.snap
   # See what would be dropped, without writing anything:
-  zkfilter datadir /backups/data --dry-run --report -
+  zkfilter datadir testdata/zk-3.8/recipes --dry-run --report -
 
 Exit status:
   0  success
@@ -48,7 +48,7 @@ Exit status:
 /// prefixes from txn logs, snapshots and whole data dirs, keeping everything else exactly
 /// (data, ACLs, stats, sequence counters, zxids).
 #[derive(Debug, Parser)]
-#[command(name = "zkfilter", version, after_long_help = AFTER_HELP)]
+#[command(name = "zkfilter", version, after_long_help = AFTER_HELP, term_width = 0)]
 pub struct ZkfilterCli {
     /// What to filter.
     #[command(subcommand)]
@@ -268,7 +268,7 @@ fn finish(
     Plan::commit(outputs)?;
     let mut err = std::io::stderr().lock();
     if !run.quiet {
-        for line in report::summary_lines(report, run.dry_run) {
+        for line in report::summary_lines(report, run.dry_run, mode) {
             let _ = writeln!(err, "{line}");
         }
         for line in &lines {

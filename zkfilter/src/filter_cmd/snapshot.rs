@@ -76,10 +76,7 @@ pub(super) fn run(a: SnapshotArgs, run: &RunArgs) -> Result<u8, CliError> {
         input.kind(),
         FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy
     ) {
-        let prefix: Vec<u8> = match &input {
-            Input::File { bytes, .. } => bytes.iter().take(512).copied().collect(),
-            Input::Stdin { prefix } => prefix.clone(),
-        };
+        let prefix = input.head();
         return Err(cli::kind_error(
             "zkfilter snapshot",
             "a ZooKeeper snapshot (snapshot.<zxid>, plain, .gz or .snappy)",

@@ -16,7 +16,7 @@ use super::{
     compression_name, data_repr, keeper_error_name, node_type_name, Ctx, DataRepr, LogTally,
     NodeView, OwnedAcl, Render, SnapTally,
 };
-use crate::dump::{format_time, hex64, path_str, push_dec, push_hex, push_path, push_time};
+use crate::dump::{format_time, hex64, path_str, plural, push_dec, push_hex, push_path, push_time};
 
 /// The text renderer.
 #[derive(Debug, Default)]
@@ -129,8 +129,8 @@ pub fn body_text(cx: &Ctx<'_>, body: &Txn<'_>) -> String {
         ),
         Txn::Check { path, version } => format!("{} version={version}", path_str(path)),
         Txn::Multi(m) => format!(
-            "{} ops{}",
-            m.len(),
+            "{}{}",
+            plural(m.len() as u64, "op", "ops"),
             if m.failed() {
                 " (failed: applies nothing)"
             } else {
@@ -275,17 +275,22 @@ impl Render for Text {
     }
 
     fn log_end(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, t: &LogTally) -> io::Result<()> {
+        let txns = plural(t.txns, "txn", "txns");
         if let Some(e) = &t.error {
-            writeln!(out, "Stopped after {} txns: {e}", t.txns)?;
+            writeln!(out, "Stopped after {txns}: {e}")?;
         } else {
             let how = t.end.map(|e| e.describe()).unwrap_or_default();
-            writeln!(out, "EOF reached after {} txns ({how}).", t.txns)?;
+            writeln!(out, "EOF reached after {txns} ({how}).")?;
         }
         if !cx.opts.filter.is_empty() {
-            writeln!(out, "{} of {} txns shown.", t.shown, t.txns)?;
+            writeln!(out, "{} of {txns} shown.", t.shown)?;
         }
         if t.checksum_errors > 0 {
-            writeln!(out, "{} entries with a CRC ERROR.", t.checksum_errors)?;
+            writeln!(
+                out,
+                "{} with a CRC ERROR.",
+                plural(t.checksum_errors, "entry", "entries")
+            )?;
         }
         Ok(())
     }
@@ -455,21 +460,29 @@ impl Render for Text {
 
     fn snap_end(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, t: &SnapTally) -> io::Result<()> {
         let s = &t.summary;
+        let counts = format!(
+            "{}, {}, {}",
+            plural(s.nodes, "node", "nodes"),
+            plural(s.sessions, "session", "sessions"),
+            plural(s.acl_entries, "ACL entry", "ACL entries")
+        );
         if let Some(e) = &t.error {
-            writeln!(
-                out,
-                "Stopped after {} nodes, {} sessions, {} ACL entries: {e}",
-                s.nodes, s.sessions, s.acl_entries
-            )?;
+            writeln!(out, "Stopped after {counts}: {e}")?;
         } else {
             writeln!(
                 out,
-                "EOF reached: {} nodes, {} sessions, {} ACL entries, {} seals checked, {} bytes.",
-                s.nodes, s.sessions, s.acl_entries, s.seals, s.length
+                "EOF reached: {counts}, {} checked, {}.",
+                plural(s.seals, "seal", "seals"),
+                plural(s.length, "byte", "bytes")
             )?;
         }
         if !cx.opts.filter.is_empty() {
-            writeln!(out, "{} of {} nodes shown.", t.shown, s.nodes)?;
+            writeln!(
+                out,
+                "{} of {} shown.",
+                t.shown,
+                plural(s.nodes, "node", "nodes")
+            )?;
         }
         Ok(())
     }
