@@ -598,9 +598,18 @@ struct Installed {
 
 impl Installed {
     fn undo(self) {
-        let _ = remove_any(&self.dest);
-        if let Some(a) = &self.aside {
-            let _ = fs::rename(a, &self.dest);
+        match &self.aside {
+            // A file comes back in one rename; a folder must first be moved out of the way.
+            Some(a) if a.is_file() => {
+                let _ = fs::rename(a, &self.dest);
+            }
+            Some(a) => {
+                let _ = remove_any(&self.dest);
+                let _ = fs::rename(a, &self.dest);
+            }
+            None => {
+                let _ = remove_any(&self.dest);
+            }
         }
     }
 
@@ -631,16 +640,23 @@ fn install_file(f: StagedFile) -> Result<Installed, CliError> {
     let name = shown(&f.dest);
     let ctx = |e: &io::Error| CliError::io(&name, e).with_what(&f.what);
     f.temp.as_file().sync_all().map_err(|e| ctx(&e))?;
+    // The file it replaces is kept under a second name until every output is in place, and
+    // the new one is renamed over it: the destination is never missing, not even for a moment.
     let aside = if f.dest.exists() {
         let a = aside_name(&f.dest, "zkfilter");
-        fs::rename(&f.dest, &a).map_err(|e| ctx(&e))?;
+        fs::hard_link(&f.dest, &a).map_err(|e| ctx(&e))?;
         Some(a)
     } else {
         None
     };
-    if let Err(e) = f.temp.persist_noclobber(&f.dest) {
+    let persisted = if aside.is_some() {
+        f.temp.persist(&f.dest).map(drop)
+    } else {
+        f.temp.persist_noclobber(&f.dest).map(drop)
+    };
+    if let Err(e) = persisted {
         if let Some(a) = &aside {
-            let _ = fs::rename(a, &f.dest);
+            let _ = fs::remove_file(a);
         }
         return Err(ctx(&e.error));
     }

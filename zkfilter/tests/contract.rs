@@ -966,3 +966,134 @@ fn report_counts_add_up_in_every_mode() {
     }
     assert!(checked > 60, "{checked} runs");
 }
+
+/// `-` for every path argument that can be a stream gives what the file gives.
+#[test]
+fn dash_for_every_path_argument() {
+    let (t, d) = scratch();
+    let log = log_of(&d);
+    let snap = snap_of(&d);
+    let same = |a: Run, b: Run, what: &str| {
+        assert_eq!(a.code, b.code, "{what}: {} / {}", a.stderr, b.stderr);
+        // The file's name appears once (the first side, for diff), as "-" when read from stdin.
+        let b_text = b
+            .stdout_text()
+            .replacen(s(&snap), "-", 1)
+            .replacen(s(&log), "-", 1);
+        assert_eq!(a.stdout_text(), b_text, "{what}");
+    };
+    // zkdump: dump, summary, sessions, verify, diff (one side).
+    for (args_file, args_dash, input) in [
+        (vec![s(&snap)], vec!["-"], &snap),
+        (vec!["summary", s(&snap)], vec!["summary", "-"], &snap),
+        (vec!["sessions", s(&log)], vec!["sessions", "-"], &log),
+        (vec!["verify", s(&log)], vec!["verify", "-"], &log),
+        (
+            vec!["diff", s(&snap), s(&snap)],
+            vec!["diff", "-", s(&snap)],
+            &snap,
+        ),
+    ] {
+        let a = run_with("zkdump", &args_dash, Some(input));
+        let b = zkdump(&args_file);
+        assert!(matches!(a.code, Some(0 | 1)), "{args_dash:?}: {}", a.stderr);
+        same(a, b, &format!("{args_dash:?}"));
+    }
+    // zkfilter: log and snapshot in and out, --report -, --admin-restore -.
+    let out = t.path().join("log.out");
+    let r = zkfilter(&["log", s(&log), "-o", s(&out), "-q"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = run_with("zkfilter", &["log", "-", "-q"], Some(&log));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        fs::read(&out).unwrap(),
+        "log - to stdout = log to a file"
+    );
+    let out = t.path().join("snap.out");
+    let r = zkfilter(&["snapshot", s(&snap), "-o", s(&out), "-q"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = run_with("zkfilter", &["snapshot", "-", "-o", "-", "-q"], Some(&snap));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        fs::read(&out).unwrap(),
+        "snapshot - to stdout = to a file"
+    );
+    let admin = t.path().join("admin.snap");
+    let r = zkfilter(&["datadir", s(&d), "--admin-restore", s(&admin), "-q"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = zkfilter(&["datadir", s(&d), "--admin-restore", "-", "-q"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        fs::read(&admin).unwrap(),
+        "--admin-restore - = to a file"
+    );
+    let r = zkfilter(&[
+        "datadir",
+        s(&d),
+        "-o",
+        s(&t.path().join("dd")),
+        "--report",
+        "-",
+        "-q",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let j: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(j["mode"], "datadir");
+    assert!(j["details"]["snapshotUsed"]
+        .as_str()
+        .unwrap()
+        .ends_with("snapshot.33"));
+}
+
+/// `-q` hides the summary, never a warning about lost data.
+#[test]
+fn quiet_never_hides_a_salvage() {
+    let (t, d) = scratch();
+    let log = log_of(&d);
+    let mut bytes = fs::read(&log).unwrap();
+    let entries: Vec<u64> = zkformat::txnlog::TxnLog::parse(&bytes, zkformat::Limits::default())
+        .unwrap()
+        .entries()
+        .map(|e| e.unwrap().offset())
+        .collect();
+    let bad = entries[entries.len() / 2] as usize + 30;
+    bytes[bad] ^= 0x55;
+    let damaged = t.path().join("log.damaged");
+    fs::write(&damaged, &bytes).unwrap();
+    let out = t.path().join("out");
+    let r = zkfilter(&["-q", "log", s(&damaged), "-o", s(&out), "--salvage"]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(r.stderr.contains("SALVAGE"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains(" in, "),
+        "-q hides the summary: {}",
+        r.stderr
+    );
+    // A data dir whose last log is damaged, salvaged quietly: still said.
+    fs::write(d.join("version-2/log.34"), {
+        let mut b = fs::read(d.join("version-2/log.34")).unwrap();
+        let first = zkformat::txnlog::TxnLog::parse(&b, zkformat::Limits::default())
+            .unwrap()
+            .entries()
+            .next()
+            .unwrap()
+            .unwrap()
+            .offset() as usize;
+        b[first + 30] ^= 0x55;
+        b
+    })
+    .unwrap();
+    let r = zkfilter(&[
+        "datadir",
+        s(&d),
+        "-o",
+        s(&t.path().join("dd")),
+        "--salvage",
+        "-q",
+    ]);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    assert!(r.stderr.contains("SALVAGE"), "{}", r.stderr);
+}
