@@ -286,6 +286,9 @@ pub fn kind_error(tool: &str, expected: &str, name: &str, prefix: &[u8]) -> CliE
     let zkfilter = tool.starts_with("zkfilter");
     use crate::inputs::Sniffed;
     let hint = match &found {
+        _ if tool.ends_with("--snapshot") => {
+            "--snapshot takes the snapshot taken before the log (snapshot.<zxid> at or below the log's first zxid)".to_string()
+        }
         Sniffed::TxnLog if zkfilter => "use `zkfilter log` for a txn log".to_string(),
         Sniffed::Snapshot(_) if zkfilter => "use `zkfilter snapshot` for a snapshot".to_string(),
         Sniffed::Archive(_) if zkfilter => "use `zkfilter datadir` for an archive of a data dir".to_string(),

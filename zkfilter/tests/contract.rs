@@ -716,6 +716,27 @@ fn impossible_versions_and_points_in_time_are_errors() {
         assert_refused(&r, needle, &before, t.path());
         assert!(!Path::new("/tmp/zkfilter-contract-x.snap").exists());
     }
+    // A snapshot named for another compression than it is written with.
+    let gz = testdata().join("zk-3.8/compressed-gz/version-2/snapshot.2a.gz");
+    for (name, extra) in [
+        ("s.snappy", None),
+        ("snapshot.2a", None),
+        ("snapshot.2a.gz", Some("none")),
+    ] {
+        let o = t.path().join(name);
+        let mut a = vec!["snapshot", s(&gz), "-o", s(&o)];
+        if let Some(c) = extra {
+            a.extend(["--compress", c]);
+        }
+        let r = zkfilter(&a);
+        assert_refused(
+            &r,
+            "ZooKeeper picks the decompressor by the name",
+            &before,
+            t.path(),
+        );
+        assert!(!o.exists());
+    }
     // Before the oldest snapshot (snapshot.0 removed: the oldest is snapshot.1a).
     fs::remove_file(d.join("version-2/snapshot.0")).unwrap();
     let before = hashes(t.path());

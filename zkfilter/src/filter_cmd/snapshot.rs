@@ -44,6 +44,51 @@ pub struct SnapshotArgs {
     policy: PolicyArgs,
 }
 
+/// ZooKeeper picks a snapshot's decompressor by its name (`.gz`, `.snappy`, none): an output
+/// named like a snapshot must say the compression it is written with.
+fn check_name_matches(output: Option<&str>, c: Compression) -> Result<(), CliError> {
+    let Some(name) = output
+        .filter(|o| *o != "-")
+        .and_then(|o| Path::new(o).file_name())
+        .and_then(|n| n.to_str())
+    else {
+        return Ok(());
+    };
+    let by_name = if name.ends_with(".gz") {
+        Some(Compression::Gzip)
+    } else if name.ends_with(".snappy") {
+        Some(Compression::Snappy)
+    } else if parse_file_name(name).is_some() {
+        Some(Compression::None)
+    } else {
+        None
+    };
+    match by_name {
+        Some(n) if n != c => {
+            let says = |c: Compression| match c {
+                Compression::None => "uncompressed",
+                Compression::Gzip => "gzip",
+                Compression::Snappy => "snappy",
+            };
+            let mut e = CliError::msg(format!(
+                "-o {name} says {} but the snapshot is written {} (ZooKeeper picks the decompressor by the name, and would fail to read it)",
+                says(n),
+                says(c)
+            ));
+            e.hint = Some(format!(
+                "pass --compress {}, or name the output for its compression",
+                match n {
+                    Compression::None => "none",
+                    Compression::Gzip => "gz",
+                    Compression::Snappy => "snappy",
+                }
+            ));
+            Err(e)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Parses `none`, `gz`, `snappy`.
 pub(super) fn parse_compression(s: &str) -> Result<Compression, String> {
     Compression::from_name(s).ok_or_else(|| format!("unknown compression {s:?} (none, gz, snappy)"))
@@ -100,6 +145,7 @@ pub(super) fn run(a: SnapshotArgs, run: &RunArgs) -> Result<u8, CliError> {
         )
         .map_err(|e| CliError::format(&name, &e))?;
         let compression = a.compress.unwrap_or(reader.compression());
+        check_name_matches(a.output.as_deref(), compression)?;
         let sink: Box<dyn io::Write + '_> = match data.as_mut() {
             Some(Output::File(f)) if !run.dry_run => Box::new(f.file()),
             Some(Output::Stdout) if !run.dry_run => Box::new(io::stdout().lock()),
