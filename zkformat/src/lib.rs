@@ -46,6 +46,7 @@ pub mod jute;
 pub mod kind;
 pub mod limits;
 pub mod recipe;
+pub mod sessions;
 pub mod snapshot;
 pub mod source;
 pub mod tree;

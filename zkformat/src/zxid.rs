@@ -48,6 +48,84 @@ pub enum FileNameKind {
     Snapshot(NameCompression),
 }
 
+/// Zxids missing between two consecutive txns of one epoch (ZooKeeper numbers the txns of an
+/// epoch 1, 2, 3, …; a new epoch starts again, so only a gap inside an epoch is a loss).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZxidGap {
+    /// The last zxid before the gap.
+    pub after: Zxid,
+    /// The next zxid seen.
+    pub next: Zxid,
+}
+
+impl ZxidGap {
+    /// How many zxids are missing.
+    pub fn missing(&self) -> u64 {
+        (self.next.0 - self.after.0 - 1) as u64
+    }
+
+    /// "0x105 to 0x10a (6 zxids)".
+    pub fn describe(&self) -> String {
+        let first = Zxid(self.after.0 + 1);
+        let last = Zxid(self.next.0 - 1);
+        let n = self.missing();
+        if n == 1 {
+            format!("{first} (1 zxid)")
+        } else {
+            format!("{first} to {last} ({n} zxids)")
+        }
+    }
+}
+
+/// Follows a sequence of txn zxids and reports every gap inside an epoch, and zxids that go
+/// backwards.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Continuity {
+    last: Option<Zxid>,
+}
+
+/// What [`Continuity::next`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The next zxid, as expected (or the first of a new epoch).
+    Ok,
+    /// Zxids are missing before this one.
+    Gap(ZxidGap),
+    /// Not above the previous zxid.
+    Backwards {
+        /// The previous zxid.
+        previous: Zxid,
+    },
+}
+
+impl Continuity {
+    /// Starts after `z` (e.g. a snapshot's zxid: the next txn must be `z + 1`).
+    pub fn after(z: Zxid) -> Continuity {
+        Continuity { last: Some(z) }
+    }
+
+    /// The last zxid seen.
+    pub fn last(&self) -> Option<Zxid> {
+        self.last
+    }
+
+    /// Takes the next txn's zxid.
+    pub fn next(&mut self, z: Zxid) -> Step {
+        let step = match self.last {
+            None => Step::Ok,
+            Some(p) if z <= p => Step::Backwards { previous: p },
+            Some(p) if z.epoch() == p.epoch() && z.0 != p.0 + 1 => {
+                Step::Gap(ZxidGap { after: p, next: z })
+            }
+            Some(_) => Step::Ok,
+        };
+        if !matches!(step, Step::Backwards { .. }) {
+            self.last = Some(z);
+        }
+        step
+    }
+}
+
 /// Compression a snapshot's file name implies (from its last dot-separated part).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameCompression {
@@ -141,5 +219,28 @@ mod tests {
         assert!(parse_file_name("acceptedEpoch").is_none());
         assert!(parse_file_name("log.xyz").is_none());
         assert!(parse_file_name("snapshot.ffffffffffffffff").is_none());
+    }
+}
+
+#[cfg(test)]
+mod continuity_tests {
+    use super::*;
+
+    #[test]
+    fn gaps_inside_an_epoch_only() {
+        let mut c = Continuity::after(Zxid(0x1_0000_0005));
+        assert_eq!(c.next(Zxid(0x1_0000_0006)), Step::Ok);
+        let gap = ZxidGap {
+            after: Zxid(0x1_0000_0006),
+            next: Zxid(0x1_0000_000a),
+        };
+        assert_eq!(c.next(Zxid(0x1_0000_000a)), Step::Gap(gap));
+        assert_eq!(gap.describe(), "0x100000007 to 0x100000009 (3 zxids)");
+        assert_eq!(c.next(Zxid(0x2_0000_0001)), Step::Ok, "a new epoch");
+        assert!(matches!(
+            c.next(Zxid(0x2_0000_0001)),
+            Step::Backwards { .. }
+        ));
+        assert_eq!(c.last(), Some(Zxid(0x2_0000_0001)));
     }
 }

@@ -1,0 +1,220 @@
+//! ZooKeeper 3.9's admin server: `GET /commands/snapshot?streaming=true` gives the body of a
+//! fresh snapshot (compressed if the server compresses snapshots) and its zxid in the
+//! `last_zxid` header. Auth is the `Authorization: <scheme> <data>` header (digest:
+//! `digest user:password`). A 429 is the admin rate limiter, a clear error and no retry loop.
+//! Credentials never appear in a message.
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use zkformat::Zxid;
+
+/// Credentials for the admin server, kept out of every message and `Debug` output.
+#[derive(Clone)]
+pub struct Auth {
+    scheme: String,
+    data: String,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Auth({} …)", self.scheme)
+    }
+}
+
+impl Auth {
+    /// Parses `digest:USER:PASS` (or `SCHEME:DATA`), `@FILE` (the same, read from a file, first
+    /// line), as given to `--auth` or in `ZKBACKUP_AUTH`.
+    ///
+    /// # Errors
+    /// A message without the secret.
+    pub fn parse(spec: &str) -> Result<Auth, String> {
+        let text = match spec.strip_prefix('@') {
+            Some(file) => std::fs::read_to_string(file)
+                .map_err(|e| format!("--auth @{file}: {e}"))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+            None => spec.trim().to_string(),
+        };
+        match text.split_once(':') {
+            Some((scheme, data)) if !scheme.is_empty() && !data.is_empty() => Ok(Auth {
+                scheme: scheme.to_string(),
+                data: data.to_string(),
+            }),
+            _ => Err(
+                "--auth expects SCHEME:DATA, e.g. digest:USER:PASSWORD (or @FILE holding it)"
+                    .to_string(),
+            ),
+        }
+    }
+
+    /// The secret part, so tests and callers can make sure it is written nowhere.
+    pub fn secret(&self) -> &str {
+        &self.data
+    }
+
+    fn header(&self) -> String {
+        format!("{} {}", self.scheme, self.data)
+    }
+}
+
+/// The snapshot URL for `url`: a base (`http://host:8080`) gets `/commands/snapshot`; a URL
+/// naming a command is used as it is. `streaming=true` is added.
+pub fn snapshot_url(url: &str) -> String {
+    let base = url.trim_end_matches('/');
+    let with_path = if base.contains("/commands/") {
+        base.to_string()
+    } else {
+        format!("{base}/commands/snapshot")
+    };
+    if with_path.contains("streaming=") {
+        with_path
+    } else if with_path.contains('?') {
+        format!("{with_path}&streaming=true")
+    } else {
+        format!("{with_path}?streaming=true")
+    }
+}
+
+/// What the admin server gave.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The zxid the server names the snapshot by.
+    pub last_zxid: Zxid,
+    /// Bytes received.
+    pub size: u64,
+}
+
+/// Downloads a snapshot from the admin server at `url` into `out`.
+///
+/// # Errors
+/// A message saying what to do: wrong credentials, rate limit, a server not serving, an
+/// unreachable server, a body that is not a snapshot.
+pub fn fetch_snapshot(
+    url: &str,
+    auth: Option<&Auth>,
+    out: &mut dyn Write,
+) -> Result<Fetched, String> {
+    let full = snapshot_url(url);
+    let mut req = ureq::get(&full).timeout(std::time::Duration::from_secs(600));
+    if let Some(a) = auth {
+        req = req.set("Authorization", &a.header());
+    }
+    let resp = match req.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(code, r)) => {
+            let body = r.into_string().unwrap_or_default();
+            let body: String = body.chars().take(300).collect();
+            let scrub = |s: String| match auth {
+                Some(a) if !a.secret().is_empty() => s.replace(a.secret(), "***"),
+                _ => s,
+            };
+            return Err(scrub(match code {
+                401 => format!("{full}: authentication failed (HTTP 401): check --auth (digest:USER:PASSWORD of a user with ALL on /, e.g. the superDigest user)"),
+                403 => format!("{full}: not allowed (HTTP 403): the user needs ALL permission on / (or be the superDigest user)"),
+                429 => format!("{full}: rate-limited (HTTP 429): the admin server allows one snapshot per zookeeper.admin.rateLimiterIntervalInMS; try again later"),
+                503 => format!("{full}: the snapshot command is disabled (HTTP 503): zookeeper.admin.snapshot.enabled=false"),
+                _ => format!("{full}: HTTP {code}: {}", body.trim()),
+            }));
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let msg = match auth {
+                Some(a) => msg.replace(a.secret(), "***"),
+                None => msg,
+            };
+            return Err(format!(
+                "{full}: {msg} (is the admin server enabled and listening?)"
+            ));
+        }
+    };
+    let header = resp.header("last_zxid").map(str::to_string);
+    let mut body = resp.into_reader();
+    let mut head = [0u8; 8];
+    let mut got = 0;
+    while got < head.len() {
+        match body.read(head.get_mut(got..).unwrap_or(&mut [])) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("{full}: reading the snapshot: {e}")),
+        }
+    }
+    let head = head.get(..got).unwrap_or(&[]);
+    if !matches!(
+        zkformat::kind::FileKind::detect(head),
+        zkformat::kind::FileKind::Snapshot
+            | zkformat::kind::FileKind::Gzip
+            | zkformat::kind::FileKind::Snappy
+    ) {
+        // An unknown command or a server that is not serving answers 200 with JSON.
+        let mut rest = String::new();
+        let _ = body.take(300).read_to_string(&mut rest);
+        let text = format!("{}{rest}", String::from_utf8_lossy(head));
+        return Err(format!(
+            "{full}: the answer is not a snapshot: {}",
+            text.trim()
+        ));
+    }
+    let Some(z) = header
+        .as_deref()
+        .and_then(|h| zkfilter::cli::parse_zxid(h).ok())
+    else {
+        return Err(format!(
+            "{full}: no last_zxid header (ZooKeeper 3.9's admin snapshot sends one)"
+        ));
+    };
+    out.write_all(head)
+        .map_err(|e| format!("writing the snapshot: {e}"))?;
+    let n = io::copy(&mut body, out).map_err(|e| format!("{full}: reading the snapshot: {e}"))?;
+    Ok(Fetched {
+        last_zxid: z,
+        size: n + head.len() as u64,
+    })
+}
+
+/// Where the admin server lives, without user info, for the manifest.
+pub fn public_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}{}", &url[..s + 3], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+/// The extension ZooKeeper gives a snapshot with this content.
+pub fn snapshot_suffix(path: &Path) -> &'static str {
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    match zkformat::kind::FileKind::detect(head.get(..n).unwrap_or(&[])) {
+        zkformat::kind::FileKind::Gzip => ".gz",
+        zkformat::kind::FileKind::Snappy => ".snappy",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_auth() {
+        assert_eq!(
+            snapshot_url("http://h:8080"),
+            "http://h:8080/commands/snapshot?streaming=true"
+        );
+        assert_eq!(
+            snapshot_url("http://h:8080/commands/snapshot"),
+            "http://h:8080/commands/snapshot?streaming=true"
+        );
+        let a = Auth::parse("digest:super:s3cret").unwrap();
+        assert_eq!(a.header(), "digest super:s3cret");
+        assert!(!format!("{a:?}").contains("s3cret"));
+        assert!(Auth::parse("nocolon").is_err());
+        assert_eq!(public_url("http://u:p@h:1/x"), "http://h:1/x");
+    }
+}
