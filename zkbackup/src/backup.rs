@@ -18,10 +18,44 @@ use zkformat::snapshot::{DigestCheck, SnapshotReader};
 
 use crate::admin::{self, Auth};
 use crate::catalog::{self, now_ms, rfc3339, Catalog, CatalogError};
+use crate::crypt::{Identities, Recipients};
 use crate::hotcopy::{self, hex, Copied, CopyError};
 use crate::manifest::{Archive, EphemeralParent, Lease, Manifest, Source, Status};
 use crate::pipe;
 use crate::store::Store;
+
+/// The archive, through age when encrypting.
+enum Layer<W: Write> {
+    Plain(W),
+    Age(age::stream::StreamWriter<W>),
+}
+
+impl<W: Write> Write for Layer<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match self {
+            Layer::Plain(w) => w.write(b),
+            Layer::Age(w) => w.write(b),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Layer::Plain(w) => w.flush(),
+            Layer::Age(w) => w.flush(),
+        }
+    }
+}
+
+impl<W: Write> Layer<W> {
+    fn finish(self) -> io::Result<W> {
+        match self {
+            Layer::Plain(mut w) => w.flush().map(|()| w),
+            Layer::Age(w) => w.finish(),
+        }
+    }
+}
+
+/// The key of the encrypted details of a backup.
+pub const DETAILS: &str = "details.json.age";
 
 /// Where a backup comes from.
 #[derive(Debug, Clone)]
@@ -53,6 +87,8 @@ pub struct CreateRequest {
     pub lease: Duration,
     /// Copy options.
     pub options: hotcopy::Options,
+    /// Encrypt the archive and the details to these (none: not encrypted).
+    pub recipients: Recipients,
 }
 
 /// Why `create` failed.
@@ -102,6 +138,26 @@ impl<W: Write> Write for Hashing<W> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// Counts the bytes the store takes, and reports them twice a second.
+struct Counting<'a, R> {
+    inner: R,
+    n: u64,
+    last: std::time::Instant,
+    progress: &'a dyn Fn(u64),
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n += k as u64;
+        if self.last.elapsed() >= Duration::from_millis(500) {
+            self.last = std::time::Instant::now();
+            (self.progress)(self.n);
+        }
+        Ok(k)
     }
 }
 
@@ -217,6 +273,7 @@ pub fn create(
     store: &dyn Store,
     req: &CreateRequest,
     note: &mut dyn FnMut(&str),
+    progress: &dyn Fn(u64),
 ) -> Result<Manifest, CreateError> {
     catalog::check_label(&req.label).map_err(CreateError::NothingStored)?;
     let cat = Catalog::new(store);
@@ -274,7 +331,15 @@ pub fn create(
         .map_err(|e| CreateError::NothingStored(format!("writing to the store: {e}")))?;
     note(&format!("backup {id}: copying…"));
     let mut manifest = Manifest::new(&id, &req.label, &created, source);
-    let data_key = catalog::key(&id, catalog::DATA);
+    let encrypt = !req.recipients.is_empty();
+    let data_key = catalog::key(
+        &id,
+        if encrypt {
+            catalog::DATA_ENCRYPTED
+        } else {
+            catalog::DATA
+        },
+    );
     let stop = AtomicBool::new(false);
     let (copy, upload) = std::thread::scope(|s| {
         // Renew the lease while the copy runs.
@@ -298,8 +363,15 @@ pub fn create(
                 n: 0,
             };
             let result = {
-                let mut gz =
-                    flate2::write::GzEncoder::new(&mut hashing, flate2::Compression::fast());
+                let layer = if encrypt {
+                    match req.recipients.writer(&mut hashing) {
+                        Ok(w) => Layer::Age(w),
+                        Err(e) => return Err(CopyError::Output(e)),
+                    }
+                } else {
+                    Layer::Plain(&mut hashing)
+                };
+                let mut gz = flate2::write::GzEncoder::new(layer, flate2::Compression::fast());
                 let r = match admin_snapshot.as_mut() {
                     Some(a) => write_admin_archive(a, &mut gz).map(|()| a.copied.clone()),
                     None => match &req.source {
@@ -309,7 +381,12 @@ pub fn create(
                         SourceSpec::Admin { .. } => Err(CopyError::Source("no snapshot".into())),
                     },
                 };
-                r.and_then(|c| gz.finish().map(|_| c).map_err(CopyError::Output))
+                r.and_then(|c| {
+                    gz.finish()
+                        .and_then(Layer::finish)
+                        .map(|_| c)
+                        .map_err(CopyError::Output)
+                })
             };
             let Hashing { inner, hash, n } = hashing;
             match result {
@@ -323,7 +400,13 @@ pub fn create(
                 }
             }
         });
-        let upload = store.put_stream(&data_key, &mut r);
+        let mut counted = Counting {
+            inner: &mut r,
+            n: 0,
+            last: std::time::Instant::now(),
+            progress,
+        };
+        let upload = store.put_stream(&data_key, &mut counted);
         // Drain what is left, so the producer never blocks on a store that gave up.
         let _ = io::copy(&mut r, &mut io::sink());
         let copy = producer
@@ -333,10 +416,25 @@ pub fn create(
         (copy, upload)
     });
     manifest.finished = Some(rfc3339(now_ms()));
+    let seal = |m: &Manifest| -> Result<(), CatalogError> {
+        if encrypt {
+            let details =
+                serde_json::to_vec_pretty(m).map_err(|e| CatalogError::Corrupt(e.to_string()))?;
+            let sealed = req
+                .recipients
+                .encrypt(&details)
+                .map_err(|e| CatalogError::Corrupt(e.to_string()))?;
+            store.put(&catalog::key(&m.id, DETAILS), &sealed)?;
+            cat.write_manifest(&m.public())
+        } else {
+            cat.write_manifest(m)
+        }
+    };
     let fail = |mut m: Manifest, why: String| -> CreateError {
         m.status = Status::Error;
         m.error = Some(why);
-        match cat.write_manifest(&m) {
+        m.encrypted = encrypt;
+        match seal(&m) {
             Ok(()) => CreateError::Failed(Box::new(m)),
             Err(e) => CreateError::NothingStored(format!(
                 "{} (and recording the failure failed too: {e})",
@@ -382,7 +480,8 @@ pub fn create(
         return Err(fail(manifest, why));
     }
     manifest.status = Status::Ready;
-    cat.write_manifest(&manifest).map_err(|e| match e {
+    manifest.encrypted = encrypt;
+    seal(&manifest).map_err(|e| match e {
         CatalogError::Store(e) => CreateError::NothingStored(format!("writing the manifest: {e}")),
         e => CreateError::NothingStored(e.to_string()),
     })?;
@@ -415,6 +514,23 @@ fn fill(m: &mut Manifest, c: &Copied) {
         .collect();
 }
 
+/// Size and SHA-256 of a stored object.
+fn hash_object(store: &dyn Store, key: &str) -> Result<(u64, String), String> {
+    let mut r = store.get(key).map_err(|e| e.to_string())?;
+    let mut h = Sha256::new();
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let k = r.read(&mut buf).map_err(|e| format!("{key}: {e}"))?;
+        if k == 0 {
+            break;
+        }
+        h.update(buf.get(..k).unwrap_or(&[]));
+        total += k as u64;
+    }
+    Ok((total, hex(&h.finalize())))
+}
+
 /// What `verify` found.
 #[derive(Debug, Default)]
 pub struct Verified {
@@ -430,11 +546,16 @@ pub struct Verified {
 ///
 /// # Errors
 /// The backup cannot be read at all (exit 2).
-pub fn verify(store: &dyn Store, id: &str, opts: &hotcopy::Options) -> Result<Verified, String> {
+pub fn verify(
+    store: &dyn Store,
+    id: &str,
+    opts: &hotcopy::Options,
+    key: Option<&Identities>,
+) -> Result<Verified, String> {
     let cat = Catalog::new(store);
     let entry = cat.get(id).map_err(|e| e.to_string())?;
     let mut v = Verified::default();
-    let Some(m) = entry.manifest else {
+    let Some(mut m) = entry.manifest else {
         return Err(format!(
             "{id}: {} ({}): there is nothing complete to verify",
             entry.status.name(),
@@ -449,11 +570,39 @@ pub fn verify(store: &dyn Store, id: &str, opts: &hotcopy::Options) -> Result<Ve
         ));
         return Ok(v);
     }
-    let Some(archive) = &m.archive else {
+    let Some(archive) = m.archive.clone() else {
         v.problems
             .push(format!("{id}: the manifest names no archive"));
         return Ok(v);
     };
+    if m.encrypted {
+        match key {
+            // Without the key: the stored bytes against the manifest's size and SHA-256.
+            None => {
+                let (total, sha) = hash_object(store, &archive.key)?;
+                if total != archive.size || sha != archive.sha256 {
+                    v.problems.push(format!(
+                        "{}: stored bytes differ from the manifest (size {total}, SHA-256 {sha}; the manifest says {} and {})",
+                        archive.key, archive.size, archive.sha256
+                    ));
+                } else {
+                    v.notes.push(format!(
+                        "{}: the encrypted archive is intact ({total} bytes, SHA-256 as recorded); pass --decrypt-with KEYFILE to check its content",
+                        archive.key
+                    ));
+                }
+                return Ok(v);
+            }
+            Some(ids) => {
+                let sealed = store
+                    .get_bytes(&catalog::key(id, DETAILS))
+                    .map_err(|e| e.to_string())?;
+                let details = ids.decrypt(&sealed)?;
+                m = serde_json::from_slice(&details)
+                    .map_err(|e| format!("{id}: the encrypted details are not a manifest: {e}"))?;
+            }
+        }
+    }
     let reader = store.get(&archive.key).map_err(|e| e.to_string())?;
     let mut hash = Sha256::new();
     let mut n = 0u64;
@@ -471,8 +620,13 @@ pub fn verify(store: &dyn Store, id: &str, opts: &hotcopy::Options) -> Result<Ve
         .tempdir()
         .map_err(|e| format!("temporary folder: {e}"))?;
     let mut found = Vec::new();
+    let tee = io::BufReader::new(Tee(reader, &mut hash, &mut n));
+    let plain: Box<dyn Read> = match (m.encrypted, key) {
+        (true, Some(ids)) => ids.reader(tee)?,
+        _ => Box::new(tee),
+    };
     let tar_result = (|| -> io::Result<()> {
-        let gz = flate2::read::GzDecoder::new(Tee(reader, &mut hash, &mut n));
+        let gz = flate2::read::GzDecoder::new(plain);
         let mut ar = tar::Archive::new(gz);
         for entry in ar.entries()? {
             let mut entry = entry?;
@@ -505,22 +659,10 @@ pub fn verify(store: &dyn Store, id: &str, opts: &hotcopy::Options) -> Result<Ve
         v.problems
             .push(format!("{}: the archive cannot be read: {e}", archive.key));
     }
-    // Hash whatever the tar reader left unread (gzip trailer, padding).
+    // The tar reader may leave bytes unread (gzip trailer, padding): when the partial hash
+    // differs, read the stored object again, whole, for an exact figure.
     if n != archive.size || hex(&hash.clone().finalize()) != archive.sha256 {
-        // Read the stored object again, whole, for an exact figure.
-        let mut h = Sha256::new();
-        let mut total = 0u64;
-        if let Ok(mut r) = store.get(&archive.key) {
-            let mut buf = vec![0u8; 1 << 20];
-            while let Ok(k) = r.read(&mut buf) {
-                if k == 0 {
-                    break;
-                }
-                h.update(buf.get(..k).unwrap_or(&[]));
-                total += k as u64;
-            }
-        }
-        let sha = hex(&h.finalize());
+        let (total, sha) = hash_object(store, &archive.key)?;
         if total != archive.size || sha != archive.sha256 {
             v.problems.push(format!(
                 "{}: stored bytes differ from the manifest (size {total}, SHA-256 {sha}; the manifest says {} and {})",

@@ -25,6 +25,9 @@ pub const BACKUPS: &str = "zkbackup/v1/backups/";
 /// The data archive's file name.
 pub const DATA: &str = "data.tar.gz";
 
+/// The data archive's file name when encrypted.
+pub const DATA_ENCRYPTED: &str = "data.tar.gz.age";
+
 /// Milliseconds since the epoch, now.
 pub fn now_ms() -> i64 {
     SystemTime::now()

@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::admin::Auth;
 use crate::backup::{self, CreateError, CreateRequest, SourceSpec};
 use crate::catalog::{self, Catalog, Entry};
+use crate::crypt::{Identities, Recipients};
 use crate::hotcopy;
 use crate::manifest::Status;
 use crate::store::{self, Store};
@@ -58,6 +59,9 @@ pub struct Cli {
     /// jute.maxbuffer the data was written with (bytes).
     #[arg(long, global = true, value_name = "BYTES")]
     pub jute_maxbuffer: Option<u32>,
+    /// An age identity file (AGE-SECRET-KEY-1…) to open encrypted backups (show, verify).
+    #[arg(long, global = true, value_name = "KEYFILE")]
+    pub decrypt_with: Option<String>,
 }
 
 /// The commands.
@@ -110,6 +114,10 @@ pub struct CreateArgs {
     /// Admin credentials: digest:USER:PASSWORD, or @FILE holding them (default: $ZKBACKUP_AUTH).
     #[arg(long, value_name = "AUTH", requires = "admin")]
     pub auth: Option<String>,
+    /// Encrypt to this age recipient (age1…, repeatable, or @FILE of them): the store then
+    /// shows only labels, times, status and sizes.
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
 }
 
 /// `prune`.
@@ -160,6 +168,14 @@ fn open_store(cli: &Cli) -> Result<Box<dyn Store>, Failure> {
     store::open(&spec).map_err(|e| usage(format!("opening the store {spec}: {e}")))
 }
 
+fn identities(cli: &Cli) -> Result<Option<Identities>, Failure> {
+    cli.decrypt_with
+        .as_deref()
+        .map(Identities::from_file)
+        .transpose()
+        .map_err(usage)
+}
+
 fn human_size(n: u64) -> String {
     if n < 1024 {
         format!("{n} B")
@@ -203,8 +219,15 @@ pub fn run(cli: &Cli) -> Result<u8, Failure> {
         attempts: 5,
     };
     let out = &mut io::stdout().lock();
+    // A closed standard output (`zkbackup list | head`) ends the run quietly.
     let w = |out: &mut dyn Write, s: &str| {
-        writeln!(out, "{s}").map_err(|e| usage(format!("writing output: {e}")))
+        writeln!(out, "{s}").map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => Failure {
+                message: String::new(),
+                code: 0,
+            },
+            _ => usage(format!("writing output: {e}")),
+        })
     };
     match &cli.command {
         Command::Create(a) => {
@@ -231,14 +254,16 @@ pub fn run(cli: &Cli) -> Result<u8, Failure> {
                     log_dir: a.log_dir.clone(),
                 }
             };
-            // The label before the store: a bad label stores nothing, whatever the store.
+            // The label and keys before the store: a bad one stores nothing, whatever the store.
             catalog::check_label(&a.label).map_err(usage)?;
+            let recipients = Recipients::parse(&a.encrypt_to).map_err(usage)?;
             let store = open_store(cli)?;
             let req = CreateRequest {
                 label: a.label.clone(),
                 source,
                 lease: Duration::from_secs(cli.lease_seconds.max(1)),
                 options,
+                recipients,
             };
             let quiet = cli.quiet;
             let mut note = |s: &str| {
@@ -246,7 +271,17 @@ pub fn run(cli: &Cli) -> Result<u8, Failure> {
                     eprintln!("zkbackup: {s}");
                 }
             };
-            match backup::create(store.as_ref(), &req, &mut note) {
+            let show_progress = !quiet && io::stderr().is_terminal();
+            let progress = |n: u64| {
+                if show_progress {
+                    eprint!("\rzkbackup: {} stored…   ", human_size(n));
+                }
+            };
+            let result = backup::create(store.as_ref(), &req, &mut note, &progress);
+            if show_progress {
+                eprint!("\r\x1b[K");
+            }
+            match result {
                 Ok(m) => {
                     if cli.json {
                         let text = serde_json::to_string(&m).map_err(|e| usage(e.to_string()))?;
@@ -336,9 +371,16 @@ pub fn run(cli: &Cli) -> Result<u8, Failure> {
             let e = Catalog::new(store.as_ref())
                 .get(id)
                 .map_err(|e| usage(e.to_string()))?;
-            let v = match &e.manifest {
-                Some(m) => serde_json::to_value(m).map_err(|e| usage(e.to_string()))?,
-                None => entry_json(&e),
+            let v = match (&e.manifest, identities(cli)?) {
+                (Some(m), Some(ids)) if m.encrypted => {
+                    let sealed = store
+                        .get_bytes(&catalog::key(id, backup::DETAILS))
+                        .map_err(|e| usage(e.to_string()))?;
+                    let details = ids.decrypt(&sealed).map_err(usage)?;
+                    serde_json::from_slice(&details).map_err(|e| usage(e.to_string()))?
+                }
+                (Some(m), _) => serde_json::to_value(m).map_err(|e| usage(e.to_string()))?,
+                (None, _) => entry_json(&e),
             };
             let text = serde_json::to_string_pretty(&v).map_err(|e| usage(e.to_string()))?;
             w(out, &text)?;
@@ -366,7 +408,8 @@ pub fn run(cli: &Cli) -> Result<u8, Failure> {
         Command::Verify { id } => {
             catalog::check_id(id).map_err(usage)?;
             let store = open_store(cli)?;
-            let v = backup::verify(store.as_ref(), id, &options).map_err(usage)?;
+            let key = identities(cli)?;
+            let v = backup::verify(store.as_ref(), id, &options, key.as_ref()).map_err(usage)?;
             if cli.json {
                 let j = serde_json::json!({"id": id, "ok": v.problems.is_empty(), "problems": v.problems, "notes": v.notes});
                 w(out, &j.to_string())?;
@@ -420,11 +463,11 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let code = match run(&cli) {
         Ok(c) => c,
+        Err(f) if f.message.is_empty() => f.code,
         Err(f) => {
             let _ = writeln!(io::stderr(), "error: {}", f.message);
             f.code
         }
     };
-    let _ = io::stderr().is_terminal();
     std::process::ExitCode::from(code)
 }

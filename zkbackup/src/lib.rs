@@ -7,6 +7,7 @@
 //! * [`manifest`]: what one backup holds and where it came from.
 //! * [`hotcopy`]: the copy of a running server's data dir, checked while copying.
 //! * [`admin`]: ZooKeeper 3.9's admin server as a source.
+//! * [`crypt`]: encryption at rest (age).
 //! * [`backup`]: `create` and `verify`, over the above.
 //! * [`cli`]: the `zkbackup` command line.
 
@@ -19,6 +20,7 @@ pub mod admin;
 pub mod backup;
 pub mod catalog;
 pub mod cli;
+pub mod crypt;
 pub mod hotcopy;
 pub mod manifest;
 pub mod pipe;

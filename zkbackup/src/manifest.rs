@@ -132,6 +132,10 @@ pub struct Manifest {
     pub ephemeral_parents: Vec<EphemeralParent>,
     /// What the backup passed over or noticed (a snapshot still being written, …).
     pub notes: Vec<String>,
+    /// Whether the archive and the details are encrypted (age): this manifest then holds only
+    /// the label, times, status and sizes; the rest is in `details.json.age`.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 impl Manifest {
@@ -160,7 +164,33 @@ impl Manifest {
             ephemerals: 0,
             ephemeral_parents: Vec::new(),
             notes: Vec::new(),
+            encrypted: false,
         }
+    }
+}
+
+impl Manifest {
+    /// What an encrypted backup shows without its key: the label, ID, status, times and the
+    /// archive's size and SHA-256 (to check the stored bytes), nothing of the data.
+    pub fn public(&self) -> Manifest {
+        let mut m = Manifest::new(
+            &self.id,
+            &self.label,
+            &self.created,
+            Source {
+                kind: self.source.kind.clone(),
+                ..Source::default()
+            },
+        );
+        m.status = self.status;
+        m.error = self.error.as_ref().map(|_| {
+            "failed: the reason is in the encrypted details (show --decrypt-with KEYFILE)"
+                .to_string()
+        });
+        m.finished = self.finished.clone();
+        m.archive = self.archive.clone();
+        m.encrypted = true;
+        m
     }
 }
 
