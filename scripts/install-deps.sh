@@ -4,7 +4,8 @@
 #  * zstd (tar.zst test archives), bsdutils (`script`: terminal tests), tar, gzip.
 #  * ZooKeeper 3.8.x from Debian bookworm (system install, plus its dependency jars
 #    under /usr/share/java), snappy-java, GNU time.
-#  * kazoo + pytest for the Python harness.
+#  * kazoo + pytest for the Python harness; moto[server] (an S3-protocol server) for
+#    zkbackup's S3 store tests.
 #  * ZooKeeper 3.9.x (Debian trixie) and 3.4.x (Debian bullseye) unpacked with
 #    `dpkg -x` into <project>/.zk/3.9 and <project>/.zk/3.4 (never installed into
 #    the system). <project>/.zk/3.8 is a symlink farm pointing at the system install.
@@ -18,6 +19,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 KAZOO_VERSION="${KAZOO_VERSION:-2.10.0}"
 PYTEST_VERSION="${PYTEST_VERSION:-8.3.5}"
+MOTO_VERSION="${MOTO_VERSION:-5.2.1}"
 
 log() { printf '[install-deps] %s\n' "$*" >&2; }
 
@@ -28,7 +30,7 @@ else
 fi
 
 # ---------------------------------------------------------------- system packages
-need_pkgs=(zookeeper libzookeeper-java libsnappy-java time ca-certificates zstd bsdutils tar gzip)
+need_pkgs=(zookeeper libzookeeper-java libsnappy-java time ca-certificates zstd bsdutils tar gzip age)
 missing=()
 for p in "${need_pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -53,6 +55,15 @@ else
     "$PY" -m pip install -q --disable-pip-version-check \
         "kazoo==$KAZOO_VERSION" "pytest==$PYTEST_VERSION" 2>&1 | grep -v 'Running pip as' || true
     "$PY" -c "import kazoo, pytest"
+fi
+# moto[server]: the S3-protocol server that zkbackup's S3 store tests run against.
+if "$PY" -c "import importlib.metadata as m, moto.server, flask, flask_cors, sys; sys.exit(0 if m.version('moto')=='$MOTO_VERSION' else 1)" 2>/dev/null; then
+    log "moto[server] already installed"
+else
+    log "pip install moto[server]==$MOTO_VERSION"
+    "$PY" -m pip install -q --disable-pip-version-check \
+        "moto[server]==$MOTO_VERSION" 2>&1 | grep -v 'Running pip as' || true
+    "$PY" -c "import moto.server, flask, flask_cors"
 fi
 
 # ---------------------------------------------------------------- other ZooKeeper versions

@@ -89,6 +89,8 @@ pub struct CreateRequest {
     pub options: hotcopy::Options,
     /// Encrypt the archive and the details to these (none: not encrypted).
     pub recipients: Recipients,
+    /// gzip level of the archive: 0 (stored, as fast as a copy) to 9; 1 by default.
+    pub gzip_level: u32,
 }
 
 /// Why `create` failed.
@@ -371,7 +373,10 @@ pub fn create(
                 } else {
                     Layer::Plain(&mut hashing)
                 };
-                let mut gz = flate2::write::GzEncoder::new(layer, flate2::Compression::fast());
+                let mut gz = flate2::write::GzEncoder::new(
+                    layer,
+                    flate2::Compression::new(req.gzip_level.min(9)),
+                );
                 let r = match admin_snapshot.as_mut() {
                     Some(a) => write_admin_archive(a, &mut gz).map(|()| a.copied.clone()),
                     None => match &req.source {

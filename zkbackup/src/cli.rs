@@ -118,6 +118,10 @@ pub struct CreateArgs {
     /// shows only labels, times, status and sizes.
     #[arg(long, value_name = "RECIPIENT")]
     pub encrypt_to: Vec<String>,
+    /// gzip level of the archive: 1 (default) compresses ZooKeeper logs about 2:1 at ~100 MB/s
+    /// per core; 0 stores them (a valid .tar.gz at the speed of a copy); up to 9.
+    #[arg(long, value_name = "0-9", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub gzip_level: u32,
 }
 
 /// `prune`.
@@ -264,6 +268,7 @@ pub fn run(cli: &Cli) -> Result<u8, Failure> {
                 lease: Duration::from_secs(cli.lease_seconds.max(1)),
                 options,
                 recipients,
+                gzip_level: a.gzip_level,
             };
             let quiet = cli.quiet;
             let mut note = |s: &str| {

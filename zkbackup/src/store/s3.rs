@@ -217,12 +217,12 @@ impl S3Store {
         })
     }
 
-    /// `s3://bucket/prefix/key`, for messages.
+    /// `s3://bucket/prefix/key` (the store itself for an empty key), for messages.
     fn url_of(&self, key: &str) -> String {
-        match (self.prefix.is_empty(), key.is_empty()) {
-            (true, _) => format!("s3://{}/{key}", self.bucket),
-            (false, true) => format!("s3://{}/{}", self.bucket, self.prefix),
-            (false, false) => format!("s3://{}/{}/{key}", self.bucket, self.prefix),
+        if key.is_empty() {
+            self.describe()
+        } else {
+            format!("{}/{key}", self.describe())
         }
     }
 
