@@ -98,8 +98,26 @@ pub fn fetch_snapshot(
     auth: Option<&Auth>,
     out: &mut dyn Write,
 ) -> Result<Fetched, String> {
-    let full = snapshot_url(url);
-    let mut req = ureq::get(&full).timeout(std::time::Duration::from_secs(600));
+    let request_url = snapshot_url(url);
+    // Messages name the URL without user info (`http://user:pass@host` keeps its secret), and
+    // every message is scrubbed of the user info and the --auth secret.
+    let full = public_url(&request_url);
+    let userinfo = request_url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(info, _)| info.to_string())
+        .filter(|i| !i.contains('/') && !i.is_empty());
+    let scrub = |m: String| -> String {
+        let m = match &userinfo {
+            Some(i) => m.replace(i.as_str(), "***"),
+            None => m,
+        };
+        match auth {
+            Some(a) if !a.secret().is_empty() => m.replace(a.secret(), "***"),
+            _ => m,
+        }
+    };
+    let mut req = ureq::get(&request_url).timeout(std::time::Duration::from_secs(600));
     if let Some(a) = auth {
         req = req.set("Authorization", &a.header());
     }
@@ -108,10 +126,6 @@ pub fn fetch_snapshot(
         Err(ureq::Error::Status(code, r)) => {
             let body = r.into_string().unwrap_or_default();
             let body: String = body.chars().take(300).collect();
-            let scrub = |s: String| match auth {
-                Some(a) if !a.secret().is_empty() => s.replace(a.secret(), "***"),
-                _ => s,
-            };
             return Err(scrub(match code {
                 401 => format!("{full}: authentication failed (HTTP 401): check --auth (digest:USER:PASSWORD of a user with ALL on /, e.g. the superDigest user)"),
                 403 => format!("{full}: not allowed (HTTP 403): the user needs ALL permission on / (or be the superDigest user)"),
@@ -120,15 +134,23 @@ pub fn fetch_snapshot(
                 _ => format!("{full}: HTTP {code}: {}", body.trim()),
             }));
         }
-        Err(e) => {
-            let msg = e.to_string();
-            let msg = match auth {
-                Some(a) => msg.replace(a.secret(), "***"),
-                None => msg,
+        Err(ureq::Error::Transport(t)) => {
+            // The transport error names the URL itself: say it once, without user info.
+            let detail = t.message().map(str::to_string).or_else(|| {
+                // The innermost cause says most ("Connection refused").
+                let mut cause = std::error::Error::source(&t)?;
+                while let Some(next) = cause.source() {
+                    cause = next;
+                }
+                Some(cause.to_string())
+            });
+            let what = match detail {
+                Some(d) => format!("{}: {d}", t.kind()),
+                None => t.kind().to_string(),
             };
-            return Err(format!(
-                "{full}: {msg} (is the admin server enabled and listening?)"
-            ));
+            return Err(scrub(format!(
+                "{full}: {what} (is the admin server enabled and listening?)"
+            )));
         }
     };
     let header = resp.header("last_zxid").map(str::to_string);
@@ -154,10 +176,10 @@ pub fn fetch_snapshot(
         let mut rest = String::new();
         let _ = body.take(300).read_to_string(&mut rest);
         let text = format!("{}{rest}", String::from_utf8_lossy(head));
-        return Err(format!(
+        return Err(scrub(format!(
             "{full}: the answer is not a snapshot: {}",
             text.trim()
-        ));
+        )));
     }
     let Some(z) = header
         .as_deref()
