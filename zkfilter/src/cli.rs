@@ -379,9 +379,104 @@ pub fn parse_i64(s: &str) -> Result<i64, String> {
     }
 }
 
+/// Parses a point in time: milliseconds since the epoch, or RFC 3339
+/// (`2026-12-02T04:07:41Z`, `2026-12-02T05:07:41.250+01:00`; a space may stand for `T`).
+///
+/// # Errors
+/// A message for clap.
+pub fn parse_time_ms(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse::<i64>().map_err(|e| format!("{s:?}: {e}"));
+    }
+    let bad = || {
+        format!("{s:?} is not a time: use RFC 3339 (2026-12-02T04:07:41Z, or with an offset like +01:00) or milliseconds since the epoch")
+    };
+    let b = t.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Result<i64, String> {
+        t.get(r)
+            .filter(|x| x.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|x| x.parse::<i64>().ok())
+            .ok_or_else(bad)
+    };
+    if b.len() < 19
+        || b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+    {
+        return Err(bad());
+    }
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return Err(bad());
+    }
+    let mut i = 19;
+    let mut ms = 0;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        let mut end = start;
+        while b.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+        if end == start {
+            return Err(bad());
+        }
+        let frac = t.get(start..end).unwrap_or("0");
+        let padded: String = frac.chars().chain("000".chars()).take(3).collect();
+        ms = padded.parse::<i64>().map_err(|_| bad())?;
+        i = end;
+    }
+    let offset_min = match t.get(i..) {
+        Some("Z" | "z") => 0,
+        Some(o)
+            if o.len() == 6
+                && (o.starts_with('+') || o.starts_with('-'))
+                && o.as_bytes().get(3) == Some(&b':') =>
+        {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            sign * (num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?)
+        }
+        _ => return Err(bad()),
+    };
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok((((days * 24 + h) * 60 + mi - offset_min) * 60 + se) * 1000 + ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time_ms("1764648461123").unwrap(), 1_764_648_461_123);
+        let z = parse_time_ms("2025-12-02T04:07:41.123Z").unwrap();
+        assert_eq!(crate::dump::format_time(z), "2025-12-02T04:07:41.123Z");
+        assert_eq!(parse_time_ms("2025-12-02T05:07:41.123+01:00").unwrap(), z);
+        assert_eq!(parse_time_ms("2025-12-02 04:07:41.1234Z").unwrap(), z);
+        for bad in [
+            "yesterday",
+            "2025-13-02T04:07:41Z",
+            "2025-12-02T04:07:41",
+            "2025-12-02",
+        ] {
+            assert!(parse_time_ms(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn numbers() {

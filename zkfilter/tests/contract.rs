@@ -304,7 +304,13 @@ fn force_over_a_data_dir_keeps_myid_and_foreign_files() {
         b"operator's notes"
     );
     assert_eq!(listing(&out), vec!["myid", "notes.txt", "version-2"]);
-    assert_eq!(listing(&out.join("version-2")).len(), 1, "one snapshot");
+    let v2 = listing(&out.join("version-2"));
+    assert_eq!(
+        v2.len(),
+        3,
+        "one snapshot and the (fenced) epoch files: {v2:?}"
+    );
+    assert_eq!(v2.iter().filter(|n| n.starts_with("snapshot.")).count(), 1);
     // An existing folder without version-2 (a prepared member with its myid) gets one.
     let fresh = t.path().join("member");
     fs::create_dir(&fresh).unwrap();
@@ -1117,4 +1123,135 @@ fn quiet_never_hides_a_salvage() {
     ]);
     assert_eq!(r.code, Some(3), "{}", r.stderr);
     assert!(r.stderr.contains("SALVAGE"), "{}", r.stderr);
+}
+
+/// `--to-time` restores to the last txn stamped at or before the time; the fence moves the state
+/// to a new epoch above every one the data shows, with the epoch files to match.
+#[test]
+fn point_in_time_by_time_and_the_zxid_fence() {
+    let (t, d) = scratch();
+    // Every txn of the logs, in order, with its time.
+    let mut txns = Vec::new();
+    for log in ["log.1", "log.1c", "log.34"] {
+        let b = fs::read(d.join("version-2").join(log)).unwrap();
+        for e in zkformat::txnlog::TxnLog::parse(&b, zkformat::Limits::default())
+            .unwrap()
+            .entries()
+        {
+            let e = e.unwrap();
+            txns.push((e.zxid(), e.header().time));
+        }
+    }
+    // Two txns after the newest usable snapshot (0x33) with different times.
+    let i = txns
+        .iter()
+        .position(|(z, _)| z.0 > 0x33)
+        .expect("txns after the snapshot");
+    let (z1, t1) = txns[i];
+    let (_, t2) = *txns[i..]
+        .iter()
+        .find(|(_, t)| *t > t1)
+        .expect("a later time");
+    let between = t1 + (t2 - t1) / 2;
+    let out = t.path().join("pit");
+    let r = zkfilter(&[
+        "datadir",
+        s(&d),
+        "-o",
+        s(&out),
+        "--to-time",
+        &between.to_string(),
+        "--report",
+        "-",
+        "--no-fence",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let j: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let last_before = txns.iter().rfind(|(_, t)| *t <= between).unwrap().0;
+    assert!(last_before >= z1);
+    assert_eq!(j["details"]["toTime"]["zxid"], format!("{last_before}"));
+    assert_eq!(j["details"]["lastZxid"], format!("{last_before}"));
+    assert!(
+        r.stderr.is_empty() || r.stderr.contains("--to-time"),
+        "{}",
+        r.stderr
+    );
+    // RFC 3339 gives the same.
+    let iso = zkfilter::dump::format_time(between);
+    let out2 = t.path().join("pit2");
+    let r = zkfilter(&[
+        "datadir",
+        s(&d),
+        "-o",
+        s(&out2),
+        "--to-time",
+        &iso,
+        "--no-fence",
+        "-q",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        listing(&out.join("version-2")),
+        listing(&out2.join("version-2"))
+    );
+    // Before every txn: an error, nothing written.
+    let before = hashes(t.path());
+    let out3 = t.path().join("pit3");
+    let r = zkfilter(&["datadir", s(&d), "-o", s(&out3), "--to-time", "1000"]);
+    assert_refused(&r, "every txn in the logs is later", &before, t.path());
+    assert!(!out3.exists());
+    // The fence: default epoch = highest known + 10; explicit ones must be above it.
+    let fenced = t.path().join("fenced");
+    let r = zkfilter(&["datadir", s(&d), "-o", s(&fenced), "--report", "-", "-q"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let j: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let epoch = j["details"]["fence"]["epoch"].as_u64().unwrap();
+    assert_eq!(epoch, 10, "standalone data (epoch 0) + 10");
+    assert_eq!(
+        listing(&fenced.join("version-2")),
+        vec!["acceptedEpoch", "currentEpoch", "snapshot.a00000000"]
+    );
+    assert_eq!(
+        fs::read(fenced.join("version-2/currentEpoch")).unwrap(),
+        b"10"
+    );
+    let v = zkdump(&["verify", s(&fenced)]);
+    assert_eq!(v.code, Some(0), "{}", v.stdout_text());
+    let reconfig = testdata().join("zk-3.8/reconfig");
+    let r = zkfilter(&[
+        "datadir",
+        s(&reconfig),
+        "-o",
+        s(&t.path().join("rf")),
+        "--fence-epoch",
+        "1",
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("is not above epoch 1"), "{}", r.stderr);
+    assert!(!t.path().join("rf").exists());
+    let r = zkfilter(&[
+        "datadir",
+        s(&reconfig),
+        "-o",
+        s(&t.path().join("rf")),
+        "--fence-epoch",
+        "5",
+        "-q",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(t.path().join("rf/version-2/snapshot.500000000").exists());
+    // --admin-restore is not fenced unless asked (a running server keeps its epoch).
+    let admin = t.path().join("admin.snap");
+    let r = zkfilter(&[
+        "datadir",
+        s(&reconfig),
+        "--admin-restore",
+        s(&admin),
+        "--report",
+        "-",
+        "-q",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let j: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert!(j["details"]["fence"].is_null());
 }

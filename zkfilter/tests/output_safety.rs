@@ -127,23 +127,43 @@ fn killed_mid_run_leaves_no_output_and_the_input_untouched() {
 
     let mut state = 0x5eed_1234_u64;
     let mut killed = 0;
+    let bytes = std::fs::read(&input).expect("read input");
     for round in 0..8 {
+        // Half the rounds read the file and are killed at a random time; the other half read
+        // standard input fed only up to a random byte, so the kill always lands mid-run
+        // whatever the machine's speed.
+        let from_stdin = round % 2 == 1;
         let at = Duration::from_micros(next(&mut state) % (full.as_micros() as u64).max(1));
-        let mut child = zkfilter()
-            .arg("log")
-            .arg(&input)
+        let mut cmd = zkfilter();
+        cmd.arg("log")
+            .arg(if from_stdin {
+                std::ffi::OsStr::new("-")
+            } else {
+                input.as_os_str()
+            })
             .arg("-o")
             .arg(&out)
             .arg("-q")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(at);
+            .stderr(Stdio::null());
+        if from_stdin {
+            cmd.stdin(Stdio::piped());
+        }
+        let mut child = cmd.spawn().expect("spawn");
+        if from_stdin {
+            let cut = (next(&mut state) % bytes.len() as u64) as usize;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(&bytes[..cut]).ok();
+            std::thread::sleep(Duration::from_millis(50));
+            child.kill().ok(); // SIGKILL, standard input still open
+            drop(stdin);
+        } else {
+            std::thread::sleep(at);
+        }
         let finished = child.try_wait().expect("try_wait").is_some();
         child.kill().ok(); // SIGKILL
         let status = child.wait().expect("wait");
-        if finished && status.success() {
+        if finished && status.success() && !from_stdin {
             // It completed before the kill: the output is complete, which is fine.
             assert!(out.exists());
             std::fs::remove_file(&out).expect("rm");

@@ -41,6 +41,7 @@ pub mod data;
 pub mod datadir;
 pub mod digest;
 pub mod error;
+pub mod fence;
 pub mod filter;
 pub mod jute;
 pub mod kind;

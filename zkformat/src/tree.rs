@@ -610,6 +610,37 @@ pub struct Replay {
     pub stopped_by: Option<FileError>,
 }
 
+/// The last txn of a point in time: in the data dir's logs, read in order, the txn before the
+/// first one stamped after `time_ms` (header time, ms since the epoch). `None` when the first
+/// txn is already later. Restoring to its zxid restores the state at `time_ms`.
+///
+/// # Errors
+/// A log that cannot be read to its end, named.
+pub fn zxid_at_time(
+    dir: &DataDir,
+    time_ms: i64,
+    limits: Limits,
+) -> std::result::Result<Option<(Zxid, i64)>, FileError> {
+    let mut last = None;
+    for log in &dir.logs {
+        let fe = |error| FileError {
+            path: log.path.clone(),
+            error,
+        };
+        let file = std::fs::File::open(&log.path).map_err(|e| fe(Error::io(&e, 0)))?;
+        let mut entries =
+            LogReader::new(std::io::BufReader::with_capacity(1 << 20, file), limits).map_err(fe)?;
+        while let Some(entry) = entries.next_entry().map_err(fe)? {
+            let t = entry.header().time;
+            if t > time_ms {
+                return Ok(last);
+            }
+            last = Some((entry.zxid(), t));
+        }
+    }
+    Ok(last)
+}
+
 /// Loads the snapshot ZooKeeper would pick (or, with `to_zxid`, the newest one at or before it)
 /// and replays the logs after it, up to `to_zxid` if given.
 ///

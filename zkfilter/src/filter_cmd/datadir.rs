@@ -54,6 +54,18 @@ pub struct DatadirArgs {
     /// Stop at this zxid (point-in-time restore; `0x…` or decimal).
     #[arg(long, value_name = "ZXID", value_parser = cli::parse_zxid)]
     pub to_zxid: Option<Zxid>,
+    /// Stop at this time: the last txn stamped at or before it (RFC 3339, or ms since the
+    /// epoch); the zxid chosen and its time are printed and reported.
+    #[arg(long, value_name = "TIME", value_parser = cli::parse_time_ms, conflicts_with = "to_zxid")]
+    pub to_time: Option<i64>,
+    /// Write the restored state at the first zxid of this epoch (default: the highest epoch the
+    /// data shows + 10; see --no-fence).
+    #[arg(long, value_name = "EPOCH", conflicts_with = "no_fence")]
+    pub fence_epoch: Option<u32>,
+    /// Keep the state at its last zxid: clients that saw later zxids are then refused by the
+    /// restored server until they give up their session. (The default for --admin-restore.)
+    #[arg(long)]
+    pub no_fence: bool,
     /// Write the snapshot for this ZooKeeper version: 3.4/3.5 (no digest, no compression),
     /// 3.6/3.7/3.8 (digest), 3.9 (digest and last zxid). Default: what the input's snapshot has.
     #[arg(long, value_name = "VERSION")]
@@ -220,15 +232,38 @@ pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
         ))
         .with_path(&input_name));
     }
+    // A point in time is the zxid of the last txn stamped at or before it.
+    let mut to_zxid = a.to_zxid;
+    let mut to_time_hit = None;
+    if let Some(t) = a.to_time {
+        let hit = zkformat::tree::zxid_at_time(&dd, t, limits)
+            .map_err(|e| CliError::format(&e.path.display().to_string(), &e.error))?;
+        match hit {
+            Some((z, zt)) => {
+                to_zxid = Some(z);
+                to_time_hit = Some((z, zt));
+            }
+            None => {
+                let mut e = CliError::msg(format!(
+                    "--to-time {}: every txn in the logs is later; that point is before the data",
+                    crate::dump::format_time(t)
+                ))
+                .with_path(&input_name);
+                e.hint =
+                    Some("choose a later time, or restore a snapshot alone with --to-zxid".into());
+                return Err(e);
+            }
+        }
+    }
     // The snapshot to start from must exist: a result that is not what was asked is an error.
     let candidates: Vec<_> = dd
         .snapshot_candidates()
         .into_iter()
-        .filter(|c| a.to_zxid.map_or(true, |z| c.zxid() <= z))
+        .filter(|c| to_zxid.map_or(true, |z| c.zxid() <= z))
         .collect();
     let mut warnings = Vec::new();
     if candidates.is_empty() {
-        if let Some(z) = a.to_zxid.filter(|_| !dd.snapshot_candidates().is_empty()) {
+        if let Some(z) = to_zxid.filter(|_| !dd.snapshot_candidates().is_empty()) {
             let oldest = dd
                 .snapshot_candidates()
                 .last()
@@ -280,7 +315,7 @@ pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
             bytes as f64 / 1048576.0
         );
     }
-    let replay = replay_datadir_with(&dd, a.to_zxid, limits, run.salvage).map_err(|e| {
+    let replay = replay_datadir_with(&dd, to_zxid, limits, run.salvage).map_err(|e| {
         let shown = match &src.archive {
             Some(_) => format!("{input_name}: {}", name_of(&e.path)),
             None => e.path.display().to_string(),
@@ -313,7 +348,7 @@ pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
             r.error
         ));
     }
-    if let Some(z) = a.to_zxid {
+    if let Some(z) = to_zxid {
         let stopped_early =
             replay.stopped_by.is_none() && replay.logs.last().is_some_and(|(_, end)| end.is_none());
         if replay.tree.last_zxid < z && !stopped_early && replay.stopped_by.is_none() {
@@ -415,6 +450,44 @@ pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
             return Err(e);
         }
     }
+    // The zxid fence: the state moves to the first zxid of a new epoch, the epoch files with it.
+    let data_last = tree.last_zxid;
+    let fence = if a.no_fence || (a.admin_restore.is_some() && a.fence_epoch.is_none()) {
+        None
+    } else {
+        let mut seen = Vec::new();
+        for (name, content) in [
+            ("acceptedEpoch", &dd.accepted_epoch),
+            ("currentEpoch", &dd.current_epoch),
+        ] {
+            if let Some(e) = content.as_deref().and_then(zkformat::fence::parse_epoch) {
+                seen.push(zkformat::fence::SeenEpoch {
+                    epoch: e,
+                    source: format!("the input's {name}"),
+                });
+            }
+        }
+        // Logs beyond a point in time show epochs clients may have seen too.
+        if let Some(z) = dd.logs.last().map(|l| l.zxid()) {
+            seen.push(zkformat::fence::SeenEpoch {
+                epoch: z.epoch(),
+                source: "the input's newest log".to_string(),
+            });
+        }
+        let f = zkformat::fence::choose(data_last, &seen, a.fence_epoch).map_err(CliError::msg)?;
+        tree.last_zxid = f.zxid;
+        Some(f)
+    };
+    let epoch_files: [(&str, Option<String>); 2] = match &fence {
+        Some(f) => [
+            ("acceptedEpoch", Some(f.epoch.to_string())),
+            ("currentEpoch", Some(f.epoch.to_string())),
+        ],
+        None => [
+            ("acceptedEpoch", dd.accepted_epoch.clone()),
+            ("currentEpoch", dd.current_epoch.clone()),
+        ],
+    };
     let last = tree.last_zxid;
     let snap_name = snapshot_file_name(
         last,
@@ -437,10 +510,7 @@ pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
                     c.finish()?.into_inner().map_err(|e| e.into_error())?;
                     Ok(())
                 })?;
-                for (file, content) in [
-                    ("acceptedEpoch", &dd.accepted_epoch),
-                    ("currentEpoch", &dd.current_epoch),
-                ] {
+                for (file, content) in &epoch_files {
                     if let Some(c) = content {
                         write_synced(&v2.join(file), |w| w.write_all(c.as_bytes()))?;
                     }
@@ -487,7 +557,10 @@ pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
         "outputFormat": version_of_tail(tail),
         "outputCompression": format!("{compression:?}").to_lowercase(),
         "outputSnapshot": (!run.dry_run && a.output.is_some()).then(|| format!("version-2/{snap_name}")),
-        "epochs": {"acceptedEpoch": dd.accepted_epoch, "currentEpoch": dd.current_epoch},
+        "epochs": {"acceptedEpoch": epoch_files[0].1, "currentEpoch": epoch_files[1].1},
+        "dataLastZxid": format!("{data_last}"),
+        "fence": fence.as_ref().map(|f| json!({"epoch": f.epoch, "zxid": format!("{}", f.zxid), "reason": f.reason})),
+        "toTime": to_time_hit.map(|(z, t)| json!({"zxid": format!("{z}"), "time": t, "timeIso": crate::dump::format_time(t)})),
         "nodesOut": tree.len(),
     });
     if tree.stats.digest_mismatches > 0 {
@@ -497,7 +570,7 @@ pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
         ));
     }
     let mut lines = vec![format!(
-        "used {} and {} {}{}; replayed {} {} to zxid {last}",
+        "used {} and {} {}{}; replayed {} {} to zxid {data_last}",
         replay.snapshot.as_deref().map_or_else(
             || "no snapshot (an empty tree)".to_string(),
             |p| format!("snapshot {}", name_of(p))
@@ -525,6 +598,21 @@ pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
         tree.stats.txns,
         if tree.stats.txns == 1 { "txn" } else { "txns" },
     )];
+    if let Some((z, t)) = to_time_hit {
+        lines.push(format!(
+            "--to-time: the last txn at or before it is {z}, stamped {}",
+            crate::dump::format_time(t)
+        ));
+    }
+    match &fence {
+        Some(f) => lines.push(format!(
+            "fenced: the restored state is written at zxid {} (epoch {}: {}); clients that saw later zxids are told their session expired instead of being refused",
+            f.zxid, f.epoch, f.reason
+        )),
+        None => lines.push(format!(
+            "not fenced: the restored state keeps zxid {data_last}; a client that saw a later zxid is refused until it gives up its session"
+        )),
+    }
     match &written {
         Some(w) => lines.push(format!(
             "wrote {w} ({} {}, format {}, {})",
