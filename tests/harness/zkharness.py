@@ -462,7 +462,8 @@ class ZkServer:
 
         The snapshot/restore commands need an authenticated caller; any digest id works
         while "/" keeps its default world:anyone ACL (header `Authorization: digest u:p`).
-        Rate limit: zookeeper.admin.snapshot.intervalInMS (default 5 min) between calls.
+        Rate limit: zookeeper.admin.rateLimiterIntervalInMS between calls, which 3.9.3 reads as
+        microseconds (its default 300000 is 0.3 s): calls closer than that get HTTP 429.
         """
         st, h, body = self.admin_request("snapshot", params={"streaming": "true"},
                                          headers=self.ADMIN_AUTH)
@@ -535,3 +536,193 @@ def capture_tree(zk, root: str = "/") -> list[dict]:
             stack.append((path.rstrip("/") + "/" + ch))
     out.sort(key=lambda e: e["path"])
     return out
+
+
+# ---------------------------------------------------------------------- ensembles
+def _free_ports(n: int, taken: set[int] = frozenset()) -> list[int]:
+    """`n` distinct free 127.0.0.1 ports, none of them in `taken`."""
+    out: list[int] = []
+    while len(out) < n:
+        p = free_port()
+        if p not in out and p not in taken:
+            out.append(p)
+    return out
+
+
+class EnsembleMember(ZkServer):
+    """One member of a ZkEnsemble: QuorumPeerMain with a static zoo.cfg naming every member.
+
+    Its ports (client, quorum, election, admin) are chosen by the ensemble before any member
+    starts and stay the same across restarts; its data dir holds its `myid`. start(wait=True)
+    returns once the JVM answers `srvr` on its client port, serving or not (a member alone never
+    serves: it waits for a quorum). Stop it with stop() (SIGTERM to its PID) or kill9(); start()
+    again restarts it with the same data dir and ports.
+    """
+
+    def __init__(self, ensemble: "ZkEnsemble", myid: int, datadir: Path, workdir: Path,
+                 ports: Mapping[str, int | None], **kwargs):
+        super().__init__(ensemble.version, datadir, admin=ports.get("admin") is not None,
+                         quorum=True, workdir=workdir, tick_time=ensemble.tick_time, **kwargs)
+        self.ensemble = ensemble
+        self.myid = myid
+        self.port = ports["client"]
+        self.peer_port = ports["peer"]
+        self.election_port = ports["election"]
+        self.admin_port = ports.get("admin")
+        self._wait_up = True
+
+    def _write_config(self) -> Path:
+        assert self.workdir is not None
+        cfg: dict[str, object] = {
+            "tickTime": self.tick_time,
+            "initLimit": 10,
+            "syncLimit": 5,
+            "dataDir": str(self.datadir),
+            "clientPort": self.port,
+            "clientPortAddress": "127.0.0.1",
+            "maxClientCnxns": 0,
+        }
+        if self.ensemble.whitelist is not None:
+            cfg["4lw.commands.whitelist"] = self.ensemble.whitelist
+        if self.admin_port:
+            cfg.update({"admin.enableServer": "true", "admin.serverAddress": "127.0.0.1",
+                        "admin.serverPort": self.admin_port})
+        else:
+            cfg["admin.enableServer"] = "false"
+        for m in self.ensemble.members:
+            cfg[f"server.{m.myid}"] = f"127.0.0.1:{m.peer_port}:{m.election_port}"
+        cfg.update(self.ensemble.config_extra)
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        (self.datadir / "myid").write_text(f"{self.myid}\n")
+        path = self.workdir / "zoo.cfg"
+        path.write_text("".join(f"{k}={v}\n" for k, v in cfg.items()))
+        return path
+
+    def _wait_ready(self) -> None:
+        if not self._wait_up:
+            return
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"ensemble member {self.myid} exited with "
+                                   f"{self.proc.returncode}:\n" + self.log_text()[-4000:])
+            if four_letter(self.port, "srvr", timeout=1.0):
+                return
+            time.sleep(0.1)
+        raise HarnessError(f"ensemble member {self.myid} does not answer on port {self.port} "
+                           f"after {self.start_timeout}s:\n" + self.log_text()[-4000:])
+
+    def start(self, wait: bool = True) -> "EnsembleMember":  # type: ignore[override]
+        """Start (or restart) this member; wait=True waits until its JVM answers srvr."""
+        if self.running():
+            raise HarnessError(f"ensemble member {self.myid} already running")
+        self.proc = None
+        self._wait_up = wait
+        super().start()
+        return self
+
+    def mode(self) -> str | None:
+        """The `Mode:` of its srvr reply (leader, follower, ...), None when not serving."""
+        for line in four_letter(self.port, "srvr", timeout=2.0).splitlines():
+            if line.startswith("Mode:"):
+                return line.split(":", 1)[1].strip()
+        return None
+
+
+class ZkEnsemble:
+    """A real ZooKeeper 3.5+ ensemble of `size` members on 127.0.0.1, for tests.
+
+    Each member has its own data dir (<basedir>/member<N>/data with its myid), work dir
+    (zoo.cfg, server.log) and ports (client, quorum, election, optionally admin), all on
+    127.0.0.1. whitelist is 4lw.commands.whitelist ("*" by default; None leaves ZooKeeper's
+    default, which since 3.5 is srvr only). tick_time is short (500 ms) so that lost quorums
+    and elections settle quickly.
+
+        with ZkEnsemble("3.8", tmp_path) as ens:     # returns when one leads, all follow
+            ens.hosts                                 # "127.0.0.1:p1,127.0.0.1:p2,..."
+            ens.leader().stop()                       # by PID
+            ens.wait_serving(members=ens.running_members())
+
+    start(wait=False) launches the JVMs and returns at once (the ensemble is still electing).
+    """
+
+    def __init__(self, version: str, basedir: str | os.PathLike, size: int = 3,
+                 admin: bool = False, tick_time: int = 500, whitelist: str | None = "*",
+                 config_extra: Mapping[str, object] | None = None, heap: str = "160m",
+                 start_timeout: float = 60.0, log_level: str = "INFO"):
+        self.version = _check_version(version)
+        if version == "3.4":
+            raise HarnessError("ZkEnsemble needs ZooKeeper 3.5+")
+        self.basedir = Path(basedir).resolve()
+        self.tick_time = tick_time
+        self.whitelist = whitelist
+        self.config_extra = dict(config_extra or {})
+        self.members: list[EnsembleMember] = []
+        kinds = ["client", "peer", "election"] + (["admin"] if admin else [])
+        ports = _free_ports(size * len(kinds))
+        for i in range(size):
+            mine = dict(zip(kinds, ports[i * len(kinds):(i + 1) * len(kinds)]))
+            home = self.basedir / f"member{i + 1}"
+            self.members.append(EnsembleMember(self, i + 1, home / "data", home, mine,
+                                               heap=heap, start_timeout=start_timeout,
+                                               log_level=log_level))
+
+    @property
+    def hosts(self) -> str:
+        return ",".join(m.hosts for m in self.members)
+
+    def running_members(self) -> list[EnsembleMember]:
+        return [m for m in self.members if m.running()]
+
+    def start(self, wait: bool = True, timeout: float = 60.0) -> "ZkEnsemble":
+        """Launch every member; wait=True returns once all serve and exactly one leads."""
+        try:
+            for m in self.members:
+                m.start(wait=False)
+            if wait:
+                self.wait_serving(timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_serving(self, timeout: float = 60.0,
+                     members: Sequence[EnsembleMember] | None = None) -> EnsembleMember:
+        """Wait until `members` (default all) serve and exactly one of them leads; the leader."""
+        members = list(self.members if members is None else members)
+        deadline = time.monotonic() + timeout
+        modes: list[str | None] = []
+        while time.monotonic() < deadline:
+            for m in members:
+                if m.proc is not None and m.proc.poll() is not None:
+                    raise HarnessError(f"ensemble member {m.myid} exited with "
+                                       f"{m.proc.returncode}:\n" + m.log_text()[-4000:])
+            modes = [m.mode() for m in members]
+            leaders = [m for m, mode in zip(members, modes) if mode == "leader"]
+            if all(modes) and len(leaders) == 1:
+                return leaders[0]
+            time.sleep(0.2)
+        raise HarnessError(f"ensemble not serving after {timeout}s (modes {modes}):\n"
+                           + "\n".join(m.log_text()[-2000:] for m in members))
+
+    def leader(self) -> EnsembleMember | None:
+        for m in self.running_members():
+            if m.mode() == "leader":
+                return m
+        return None
+
+    def followers(self) -> list[EnsembleMember]:
+        return [m for m in self.running_members() if m.mode() == "follower"]
+
+    def stop(self) -> None:
+        for m in self.members:
+            try:
+                m.stop()
+            except Exception:
+                m.kill9()
+
+    def __enter__(self) -> "ZkEnsemble":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -91,6 +91,119 @@ pub enum Command {
     },
     /// Delete ready backups beyond the newest N (of a label; older than a duration).
     Prune(PruneArgs),
+    /// Is every server serving, and does exactly one lead? (srvr; Exhibitor's codes)
+    Status(crate::status::StatusArgs),
+    /// Restore a backup into a stopped member's data dir, filtered and fenced.
+    Restore(RestoreArgs),
+    /// Write a filtered archive of a backup (plain, or the tree `dcos-zk restore` extracts).
+    Export(ExportArgs),
+}
+
+/// What `restore` and `export` drop and where they stop (as `zkfilter datadir`).
+#[derive(Debug, Args)]
+pub struct FilterOpts {
+    /// Stop at this zxid (point in time).
+    #[arg(long, value_name = "ZXID", value_parser = zkfilter::cli::parse_zxid, conflicts_with = "to_time")]
+    pub to_zxid: Option<zkformat::Zxid>,
+    /// Stop at the last txn stamped at or before this time (RFC 3339 or ms since the epoch).
+    #[arg(long, value_name = "TIME", value_parser = zkfilter::cli::parse_time_ms)]
+    pub to_time: Option<i64>,
+    /// Write the restored state at the first zxid of this epoch (default: the highest epoch
+    /// known, from the backup, later backups of the label and --servers, + 10).
+    #[arg(long, value_name = "EPOCH", conflicts_with = "no_fence")]
+    pub fence_epoch: Option<u32>,
+    /// Keep the backup's last zxid (clients that saw later ones are refused until they give up).
+    #[arg(long)]
+    pub no_fence: bool,
+    /// Live members (HOST:PORT, comma-separated) whose zxids raise the fence (srvr).
+    #[arg(long, value_name = "HOST:PORT,…", value_delimiter = ',')]
+    pub servers: Vec<String>,
+    /// Write the snapshot for this ZooKeeper version (3.4 to 3.9).
+    #[arg(long, value_name = "VERSION")]
+    pub target_version: Option<String>,
+    /// A JSON report of what was (or would be) dropped (`-` = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub policy: zkfilter::filter_cmd::PolicyArgs,
+}
+
+/// `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup ID.
+    pub id: String,
+    /// The member's data dir (dataDir).
+    #[arg(
+        short,
+        long,
+        value_name = "DATADIR",
+        required_unless_present = "config"
+    )]
+    pub output: Option<PathBuf>,
+    /// The member's separate dataLogDir.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Take dataDir, dataLogDir and clientPort from the member's zoo.cfg.
+    #[arg(long, value_name = "ZOO_CFG", conflicts_with = "output")]
+    pub config: Option<PathBuf>,
+    /// Say what would be installed and dropped; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Restore even though the member looks alive.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub filter: FilterOpts,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The backup ID.
+    pub id: String,
+    /// The archive to write (.tar.gz).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The archive's layout.
+    #[arg(long, value_enum, default_value_t = crate::restore::Layout::Plain)]
+    pub layout: crate::restore::Layout,
+    /// Replace an existing archive (once the new one is complete).
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub filter: FilterOpts,
+}
+
+impl FilterOpts {
+    fn request(&self, id: &str, quiet: bool) -> crate::restore::RestoreRequest {
+        crate::restore::RestoreRequest {
+            id: id.to_string(),
+            to_zxid: self.to_zxid,
+            to_time: self.to_time,
+            fence_epoch: self.fence_epoch,
+            no_fence: self.no_fence,
+            target_version: self.target_version.clone(),
+            policy: self.policy.clone(),
+            report: self.report.clone(),
+            quiet,
+            servers: self.servers.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// `clientPort` from a zoo.cfg.
+fn client_port(cfg: &std::path::Path) -> Option<u16> {
+    std::fs::read_to_string(cfg).ok()?.lines().find_map(|l| {
+        let (k, v) = l.trim().split_once('=')?;
+        (k.trim() == "clientPort")
+            .then(|| v.trim().parse().ok())
+            .flatten()
+    })
 }
 
 /// `create`.
@@ -430,6 +543,50 @@ pub fn run(cli: &Cli) -> Result<u8, Failure> {
                 }
             }
             Ok(if v.problems.is_empty() { 0 } else { 1 })
+        }
+        Command::Status(a) => crate::status::run(a, cli.json, cli.quiet, out).map_err(usage),
+        Command::Restore(r) => {
+            catalog::check_id(&r.id).map_err(usage)?;
+            let (dir, log_dir, port) = match &r.config {
+                Some(cfg) => {
+                    let (d, l) = hotcopy::dirs_from_config(cfg).map_err(usage)?;
+                    (d, r.log_dir.clone().or(l), client_port(cfg))
+                }
+                None => (
+                    r.output.clone().unwrap_or_default(),
+                    r.log_dir.clone(),
+                    None,
+                ),
+            };
+            let store = open_store(cli)?;
+            let key = identities(cli)?;
+            let mut req = r.filter.request(&r.id, cli.quiet);
+            req.dry_run = r.dry_run;
+            req.force = r.force;
+            crate::restore::restore(
+                store.as_ref(),
+                &req,
+                &dir,
+                log_dir.as_deref(),
+                port,
+                key.as_ref(),
+            )
+            .map_err(usage)
+        }
+        Command::Export(x) => {
+            catalog::check_id(&x.id).map_err(usage)?;
+            let store = open_store(cli)?;
+            let key = identities(cli)?;
+            let req = x.filter.request(&x.id, cli.quiet);
+            crate::restore::export(
+                store.as_ref(),
+                &req,
+                &x.output,
+                x.layout,
+                x.force,
+                key.as_ref(),
+            )
+            .map_err(usage)
         }
         Command::Prune(p) => {
             let store = open_store(cli)?;

@@ -9,6 +9,7 @@
 //! * [`admin`]: ZooKeeper 3.9's admin server as a source.
 //! * [`crypt`]: encryption at rest (age).
 //! * [`backup`]: `create` and `verify`, over the above.
+//! * [`restore`]: `restore` into a member's data dir, and `export`, through `zkfilter`'s filter.
 //! * [`cli`]: the `zkbackup` command line.
 
 #![cfg_attr(
@@ -24,4 +25,6 @@ pub mod crypt;
 pub mod hotcopy;
 pub mod manifest;
 pub mod pipe;
+pub mod restore;
+pub mod status;
 pub mod store;

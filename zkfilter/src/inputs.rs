@@ -348,8 +348,15 @@ pub fn not_a_data_dir(name: &str, found: &Sniffed, tool_mode: &str) -> CliError 
     e
 }
 
-/// Unpacks the data files of a tar archive into a temporary folder.
-fn unpack(reader: impl Read, c: ArchiveCompression, shown: &str) -> Result<DataDirInput, CliError> {
+/// Unpacks the data files of a tar archive (read from `reader`) into a temporary folder.
+///
+/// # Errors
+/// A damaged archive, one without data files, a full disk.
+pub fn unpack(
+    reader: impl Read,
+    c: ArchiveCompression,
+    shown: &str,
+) -> Result<DataDirInput, CliError> {
     let reader: Box<dyn Read> = match c {
         ArchiveCompression::None => Box::new(reader),
         ArchiveCompression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),

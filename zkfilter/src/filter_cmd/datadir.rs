@@ -38,7 +38,7 @@ Exit status: 0 success; 2 nothing was written (usage, input or output error); 3 
 what came before damage.";
 
 /// Arguments of `zkfilter datadir`.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct DatadirArgs {
     /// The data dir (holding `version-2/`, or `version-2` itself), or a `.tar`, `.tar.gz` or
     /// `.tar.zst` of one (`-` = such an archive on standard input).
@@ -78,8 +78,9 @@ pub struct DatadirArgs {
     /// standard output).
     #[arg(long, value_name = "FILE", conflicts_with = "output")]
     pub admin_restore: Option<String>,
+    /// What to drop.
     #[command(flatten)]
-    policy: PolicyArgs,
+    pub policy: PolicyArgs,
 }
 
 /// A `--target-version`: 3.4 to 3.9 (a patch level is accepted and ignored).
@@ -141,7 +142,12 @@ fn is_first_zxid(z: Zxid) -> bool {
     z.0 == 1 || z.0 == 0x1_0000_0001
 }
 
-pub(super) fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
+/// Runs `zkfilter datadir` (also for `zkbackup restore` and `export`, which filter through the
+/// same code): returns the exit code; the summary goes to stderr, the report where asked.
+///
+/// # Errors
+/// Everything that stops a run; nothing is left at the destination then.
+pub fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
     let policy = a.policy.policy(run.force)?;
     let limits = run.limits();
     // Options that cannot go together are refused before anything is read or written.

@@ -1,7 +1,7 @@
 //! `zkfilter`: make ZooKeeper backups safe to restore. Argument parsing and the three modes
 //! (`log`, `snapshot`, `datadir`); all filtering is `zkformat::filter`.
 
-mod datadir;
+pub mod datadir;
 mod log;
 mod snapshot;
 

@@ -1,0 +1,503 @@
+//! `restore` and `export`: a catalog backup back as a member's data dir, or as a filtered
+//! archive, through the same filter as `zkfilter datadir` (sessions, ephemerals and prefixes
+//! gone, every other node exact, the state fenced at the first zxid of a new epoch).
+//!
+//! Restore installs the filtered `version-2/` in the member's data dir: the old `version-2/` (and
+//! the log dir's) is moved aside to `version-2.before-restore-<time>`, never deleted; `myid` and
+//! every other file stay. It refuses, changing nothing, while a process has files of the data dir
+//! open or something listens on the member's client port (`--force` overrides, loudly).
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use zkfilter::filter_cmd::datadir::DatadirArgs;
+use zkfilter::filter_cmd::{PolicyArgs, RunArgs};
+use zkfilter::inputs::{ArchiveCompression, DataDirInput};
+use zkformat::fence::{self, SeenEpoch};
+
+use crate::backup::DETAILS;
+use crate::catalog::{self, Catalog};
+use crate::crypt::Identities;
+use crate::hotcopy::hex;
+use crate::manifest::{Manifest, Status};
+use crate::store::Store;
+
+/// A restore or export request.
+#[derive(Debug, Default)]
+pub struct RestoreRequest {
+    /// The backup.
+    pub id: String,
+    /// Restore to this zxid.
+    pub to_zxid: Option<zkformat::Zxid>,
+    /// Restore to this time (ms since the epoch).
+    pub to_time: Option<i64>,
+    /// Write the state at the first zxid of this epoch.
+    pub fence_epoch: Option<u32>,
+    /// No fence.
+    pub no_fence: bool,
+    /// `--target-version`.
+    pub target_version: Option<String>,
+    /// What to drop.
+    pub policy: PolicyArgs,
+    /// `--report FILE|-`.
+    pub report: Option<String>,
+    /// Touch nothing; say what would be done.
+    pub dry_run: bool,
+    /// Override the running-member checks.
+    pub force: bool,
+    /// `-q`.
+    pub quiet: bool,
+    /// Live members (`host:port`) whose zxids raise the fence's floor.
+    pub servers: Vec<String>,
+}
+
+/// A backup fetched from the store, checked against its manifest, unpacked.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The manifest (decrypted details for encrypted backups).
+    pub manifest: Manifest,
+    /// The unpacked `version-2/` files.
+    pub data: DataDirInput,
+}
+
+struct Tee<R> {
+    inner: R,
+    hash: Sha256,
+    n: u64,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(b)?;
+        self.hash.update(b.get(..k).unwrap_or(&[]));
+        self.n += k as u64;
+        Ok(k)
+    }
+}
+
+/// Reads a ready backup from the store, checking the stored bytes' SHA-256 and every file's.
+///
+/// # Errors
+/// Unknown ID, a backup that is not ready, a missing key, damaged or altered bytes.
+pub fn fetch(store: &dyn Store, id: &str, key: Option<&Identities>) -> Result<Fetched, String> {
+    catalog::check_id(id)?;
+    let entry = Catalog::new(store).get(id).map_err(|e| e.to_string())?;
+    let Some(mut m) = entry.manifest else {
+        return Err(format!(
+            "{id} is {}: only a ready backup can be restored",
+            entry.status.name()
+        ));
+    };
+    if m.status != Status::Ready {
+        return Err(format!(
+            "{id} is {}: {}; only a ready backup can be restored",
+            m.status.name(),
+            m.error.as_deref().unwrap_or("")
+        ));
+    }
+    if m.encrypted {
+        let ids = key.ok_or_else(|| {
+            format!("{id} is encrypted: pass --decrypt-with KEYFILE (an age identity file)")
+        })?;
+        let sealed = store
+            .get_bytes(&catalog::key(id, DETAILS))
+            .map_err(|e| e.to_string())?;
+        let details = ids.decrypt(&sealed)?;
+        let archive = m.archive.clone();
+        m = serde_json::from_slice(&details)
+            .map_err(|e| format!("{id}: the encrypted details are not a manifest: {e}"))?;
+        m.archive = archive.or(m.archive);
+    }
+    let archive = m
+        .archive
+        .clone()
+        .ok_or_else(|| format!("{id}: the manifest names no archive"))?;
+    let raw = store.get(&archive.key).map_err(|e| e.to_string())?;
+    let mut tee = Tee {
+        inner: raw,
+        hash: Sha256::new(),
+        n: 0,
+    };
+    let data = {
+        let plain: Box<dyn Read> = match (m.encrypted, key) {
+            (true, Some(ids)) => ids.reader(io::BufReader::new(&mut tee))?,
+            _ => Box::new(&mut tee),
+        };
+        zkfilter::inputs::unpack(plain, ArchiveCompression::Gzip, &archive.key)
+            .map_err(|e| e.to_string())?
+    };
+    // The rest of the stored bytes (gzip trailer, padding) count too.
+    io::copy(&mut tee, &mut io::sink()).map_err(|e| format!("{}: {e}", archive.key))?;
+    let sha = hex(&tee.hash.finalize());
+    if tee.n != archive.size || sha != archive.sha256 {
+        return Err(format!(
+            "{}: the stored bytes differ from the manifest (size {}, SHA-256 {sha}; the manifest says {} and {}): the backup is damaged or altered; `zkbackup verify {id}` says more",
+            archive.key, tee.n, archive.size, archive.sha256
+        ));
+    }
+    for f in &m.files {
+        let name = f.name.rsplit('/').next().unwrap_or(&f.name);
+        let path = data.dir.join(name);
+        let bytes = fs::read(&path).map_err(|e| format!("{}: {e}", f.name))?;
+        let got = hex(&Sha256::digest(&bytes));
+        if bytes.len() as u64 != f.size || got != f.sha256 {
+            return Err(format!(
+                "{}: differs from the manifest (SHA-256 {got}, the manifest says {})",
+                f.name, f.sha256
+            ));
+        }
+    }
+    Ok(Fetched { manifest: m, data })
+}
+
+/// Epochs known beyond the backup's own data: later backups with the same label in the
+/// catalog, and live members' zxids (`srvr`).
+pub fn seen_epochs(store: &dyn Store, m: &Manifest, servers: &[String]) -> Vec<SeenEpoch> {
+    let mut seen = Vec::new();
+    if let Ok(entries) = Catalog::new(store).list() {
+        for e in entries {
+            let Some(other) = e.manifest else { continue };
+            if other.label != m.label || other.status != Status::Ready {
+                continue;
+            }
+            if let Some(z) = other
+                .last_zxid
+                .as_deref()
+                .and_then(|z| zkfilter::cli::parse_zxid(z).ok())
+            {
+                seen.push(SeenEpoch {
+                    epoch: z.epoch(),
+                    source: format!("backup {}", other.id),
+                });
+            }
+        }
+    }
+    for s in servers {
+        if let Some(z) = srvr_zxid(s) {
+            seen.push(SeenEpoch {
+                epoch: z.epoch(),
+                source: format!("srvr of {s}"),
+            });
+        }
+    }
+    seen
+}
+
+/// The `Zxid:` a server reports to `srvr`, if it answers.
+pub fn srvr_zxid(server: &str) -> Option<zkformat::Zxid> {
+    let addr: SocketAddr = server.parse().ok()?;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"srvr").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("Zxid:"))
+        .and_then(|z| zkfilter::cli::parse_zxid(z.trim()).ok())
+}
+
+/// Processes holding files under `dir` open (pid, command).
+pub fn holders(dir: &Path) -> Vec<(u32, String)> {
+    let Ok(dir) = dir.canonicalize() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let Ok(fds) = fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .filter_map(|fd| fs::read_link(fd.path()).ok())
+            .any(|target| target.starts_with(&dir))
+        {
+            let cmd = fs::read(p.path().join("cmdline"))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .split('\0')
+                        .take(3)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            out.push((pid, cmd.chars().take(120).collect()));
+        }
+    }
+    out
+}
+
+fn stamp() -> String {
+    catalog::rfc3339(catalog::now_ms())
+        .replace([':', '-'], "")
+        .replace('.', "")
+}
+
+/// The datadir arguments for the filter.
+fn filter_args(req: &RestoreRequest, input: &Path, fence_epoch: Option<u32>) -> DatadirArgs {
+    DatadirArgs {
+        input: input.display().to_string(),
+        to_zxid: req.to_zxid,
+        to_time: req.to_time,
+        fence_epoch,
+        no_fence: req.no_fence,
+        target_version: req.target_version.clone(),
+        policy: req.policy.clone(),
+        ..DatadirArgs::default()
+    }
+}
+
+fn fence_for(store: &dyn Store, f: &Fetched, req: &RestoreRequest) -> Result<Option<u32>, String> {
+    if req.no_fence {
+        return Ok(None);
+    }
+    let mut seen = seen_epochs(store, &f.manifest, &req.servers);
+    for name in ["acceptedEpoch", "currentEpoch"] {
+        if let Some(e) = fs::read_to_string(f.data.dir.join(name))
+            .ok()
+            .and_then(|t| fence::parse_epoch(&t))
+        {
+            seen.push(SeenEpoch {
+                epoch: e,
+                source: format!("the backup's {name}"),
+            });
+        }
+    }
+    let last = f
+        .manifest
+        .last_zxid
+        .as_deref()
+        .and_then(|z| zkfilter::cli::parse_zxid(z).ok())
+        .unwrap_or_default();
+    fence::choose(last, &seen, req.fence_epoch).map(|c| Some(c.epoch))
+}
+
+/// Restores a backup into a member's data dir (and log dir). Returns the exit code of the filter
+/// (0, or 3 never: salvage is not used).
+///
+/// # Errors
+/// A message; nothing in the member's folders changed.
+pub fn restore(
+    store: &dyn Store,
+    req: &RestoreRequest,
+    data_dir: &Path,
+    log_dir: Option<&Path>,
+    client_port: Option<u16>,
+    key: Option<&Identities>,
+) -> Result<u8, String> {
+    // A running member first: nothing is fetched for a refusal.
+    let mut busy = Vec::new();
+    for d in std::iter::once(data_dir).chain(log_dir) {
+        for (pid, cmd) in holders(d) {
+            busy.push(format!(
+                "process {pid} ({cmd}) has files of {} open",
+                d.display()
+            ));
+        }
+    }
+    if let Some(port) = client_port {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+            busy.push(format!("something listens on the client port {port}"));
+        }
+    }
+    if !busy.is_empty() {
+        if !req.force {
+            return Err(format!(
+                "the member looks alive: {}; stop it first (nothing was changed), or pass --force",
+                busy.join("; ")
+            ));
+        }
+        eprintln!(
+            "zkbackup: *** --force: restoring under a live member: {} ***",
+            busy.join("; ")
+        );
+    }
+    let f = fetch(store, &req.id, key)?;
+    let fence_epoch = fence_for(store, &f, req)?;
+    let mut args = filter_args(req, &f.data.dir, fence_epoch);
+    let run = RunArgs {
+        dry_run: req.dry_run,
+        report: req.report.clone(),
+        quiet: req.quiet,
+        ..RunArgs::default()
+    };
+    let v2 = data_dir.join("version-2");
+    let when = stamp();
+    let aside = data_dir.join(format!("version-2.before-restore-{when}"));
+    let log_v2 = log_dir.map(|l| l.join("version-2"));
+    let log_aside = log_dir.map(|l| l.join(format!("version-2.before-restore-{when}")));
+    if req.dry_run {
+        zkfilter::filter_cmd::datadir::run(args, &run).map_err(|e| e.to_string())?;
+        let say = |s: String| {
+            if !req.quiet {
+                eprintln!("zkbackup: dry run: {s}");
+            }
+        };
+        if v2.exists() {
+            say(format!(
+                "would move {} to {}",
+                v2.display(),
+                aside.display()
+            ));
+        }
+        if let (Some(l), Some(a)) = (&log_v2, &log_aside) {
+            if l.exists() {
+                say(format!("would move {} to {}", l.display(), a.display()));
+            }
+        }
+        say(format!(
+            "would install the filtered snapshot in {} (myid and other files stay)",
+            v2.display()
+        ));
+        return Ok(0);
+    }
+    fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    let stage = data_dir.join(format!(".zkbackup-restore-{}", std::process::id()));
+    args.output = Some(stage.clone());
+    let code = zkfilter::filter_cmd::datadir::run(args, &run).map_err(|e| {
+        let _ = fs::remove_dir_all(&stage);
+        e.to_string()
+    })?;
+    // Install: the old folders aside (never deleted), the new one in.
+    let moved = (|| -> io::Result<Vec<String>> {
+        let mut said = Vec::new();
+        if v2.exists() {
+            fs::rename(&v2, &aside)?;
+            said.push(format!("moved {} to {}", v2.display(), aside.display()));
+        }
+        if let Err(e) = fs::rename(stage.join("version-2"), &v2) {
+            if aside.exists() {
+                let _ = fs::rename(&aside, &v2);
+            }
+            return Err(e);
+        }
+        if let (Some(l), Some(a)) = (&log_v2, &log_aside) {
+            if l.exists() {
+                fs::rename(l, a)?;
+                said.push(format!("moved {} to {}", l.display(), a.display()));
+            }
+            fs::create_dir_all(l)?;
+        }
+        Ok(said)
+    })();
+    let _ = fs::remove_dir_all(&stage);
+    let said = moved.map_err(|e| format!("installing in {}: {e}", data_dir.display()))?;
+    if !req.quiet {
+        for s in said {
+            eprintln!("zkbackup: {s} (kept: delete it once the member serves)");
+        }
+        eprintln!(
+            "zkbackup: restored {} into {} (myid and other files left as they were)",
+            req.id,
+            v2.display()
+        );
+    }
+    Ok(code)
+}
+
+/// Archive layouts for `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// `version-2/…`, as `zkfilter datadir` and ZooKeeper's dataDir hold it.
+    Plain,
+    /// `./zookeeper/snapshot/version-2/…` and `./zookeeper/transactions/version-2/`: the tree
+    /// `dcos-zk restore` extracts into `/var/lib/dcos/exhibitor`.
+    Dcos,
+}
+
+/// Writes a filtered archive of a backup to `out` (written atomically).
+///
+/// # Errors
+/// A message; nothing was written.
+pub fn export(
+    store: &dyn Store,
+    req: &RestoreRequest,
+    out: &Path,
+    layout: Layout,
+    force: bool,
+    key: Option<&Identities>,
+) -> Result<u8, String> {
+    let mut plan = zkfilter::plan::Plan::new("zkbackup", force);
+    let mut staged = plan
+        .file(out, "the exported archive")
+        .map_err(|e| e.to_string())?;
+    let f = fetch(store, &req.id, key)?;
+    let fence_epoch = fence_for(store, &f, req)?;
+    let work = tempfile::Builder::new()
+        .prefix("zkbackup-export-")
+        .tempdir()
+        .map_err(|e| format!("temporary folder: {e}"))?;
+    let filtered = work.path().join("filtered");
+    let mut args = filter_args(req, &f.data.dir, fence_epoch);
+    args.output = Some(filtered.clone());
+    let run = RunArgs {
+        report: req.report.clone(),
+        quiet: req.quiet,
+        ..RunArgs::default()
+    };
+    let code = zkfilter::filter_cmd::datadir::run(args, &run).map_err(|e| e.to_string())?;
+    let (prefix, empty_logs) = match layout {
+        Layout::Plain => ("version-2".to_string(), None),
+        Layout::Dcos => (
+            "zookeeper/snapshot/version-2".to_string(),
+            Some("zookeeper/transactions/version-2/"),
+        ),
+    };
+    {
+        let gz = flate2::write::GzEncoder::new(staged.file(), flate2::Compression::default());
+        let mut ar = tar::Builder::new(gz);
+        let mut names: Vec<PathBuf> = fs::read_dir(filtered.join("version-2"))
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        names.sort();
+        let dir_entry = |ar: &mut tar::Builder<_>, name: &str| -> io::Result<()> {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            h.set_mtime((catalog::now_ms() / 1000).max(0) as u64);
+            ar.append_data(&mut h, name, io::empty())
+        };
+        let result = (|| -> io::Result<()> {
+            dir_entry(&mut ar, &format!("{prefix}/"))?;
+            for p in &names {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                ar.append_path_with_name(p, format!("{prefix}/{name}"))?;
+            }
+            if let Some(logs) = empty_logs {
+                dir_entry(&mut ar, logs)?;
+            }
+            ar.into_inner()?.finish()?;
+            Ok(())
+        })();
+        result.map_err(|e| format!("writing {}: {e}", out.display()))?;
+    }
+    zkfilter::plan::Plan::commit(vec![zkfilter::plan::Output::File(staged)])
+        .map_err(|e| e.to_string())?;
+    if !req.quiet {
+        eprintln!(
+            "zkbackup: exported {} to {} ({layout:?} layout)",
+            req.id,
+            out.display()
+        );
+    }
+    Ok(code)
+}
