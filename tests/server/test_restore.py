@@ -96,7 +96,13 @@ def assemble_filtered(backup: Path, dest: Path) -> Path:
     time (`zkfilter snapshot`, `zkfilter log --snapshot`), into a new data dir."""
     src = backup / "version-2"
     zxid_of = lambda p: int(p.name.split(".")[1], 16)  # noqa: E731
-    snaps = sorted((p for p in src.iterdir() if p.name.startswith("snapshot.")), key=zxid_of)
+    # The newest snapshot ZooKeeper would take: a server killed while writing one leaves it
+    # empty or cut (ZooKeeper's cheap check: plain snapshots end with 00 00 00 01 '/').
+    def complete(p: Path) -> bool:
+        b = p.read_bytes()
+        return len(b) >= 10 and b[-5:] == b"\x00\x00\x00\x01/"
+    snaps = sorted((p for p in src.iterdir() if p.name.startswith("snapshot.") and complete(p)),
+                   key=zxid_of)
     snap = snaps[-1]
     logs = sorted((p for p in src.iterdir() if p.name.startswith("log.")), key=zxid_of)
     start = max((l for l in logs if zxid_of(l) <= zxid_of(snap)), key=zxid_of)

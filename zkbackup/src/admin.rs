@@ -219,6 +219,76 @@ pub fn snapshot_suffix(path: &Path) -> &'static str {
     }
 }
 
+/// The restore URL for `url` (a base gets `/commands/restore`).
+pub fn restore_url(url: &str) -> String {
+    let base = url.trim_end_matches('/');
+    if base.contains("/commands/") {
+        base.to_string()
+    } else {
+        format!("{base}/commands/restore")
+    }
+}
+
+/// POSTs an uncompressed snapshot stream to a 3.9 admin server's `restore` command; returns the
+/// `last_zxid` it reports.
+///
+/// # Errors
+/// A message without secrets: auth, 429 (naming `zookeeper.admin.rateLimiterIntervalInMS`),
+/// disabled command, an error in the reply.
+pub fn post_restore(url: &str, auth: Option<&Auth>, body: &Path) -> Result<Option<Zxid>, String> {
+    let request_url = restore_url(url);
+    let full = public_url(&request_url);
+    let scrub = |m: String| match auth {
+        Some(a) if !a.secret().is_empty() => m.replace(a.secret(), "***"),
+        _ => m,
+    };
+    let file = std::fs::File::open(body).map_err(|e| format!("{}: {e}", body.display()))?;
+    let mut req = ureq::post(&request_url)
+        .timeout(std::time::Duration::from_secs(600))
+        .set("Content-Type", "application/octet-stream");
+    if let Some(a) = auth {
+        req = req.set("Authorization", &a.header());
+    }
+    let resp = match req.send(file) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(code, r)) => {
+            let text: String = r
+                .into_string()
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
+            return Err(scrub(match code {
+                401 => format!("{full}: authentication failed (HTTP 401): check --auth"),
+                403 => format!("{full}: not allowed (HTTP 403): the user needs ALL permission on /"),
+                429 => format!("{full}: rate-limited (HTTP 429): the admin server allows one restore per zookeeper.admin.rateLimiterIntervalInMS; wait, or lower that property"),
+                503 => format!("{full}: the restore command is disabled (HTTP 503): zookeeper.admin.restore.enabled=false"),
+                _ => format!("{full}: HTTP {code}: {}", text.trim()),
+            }));
+        }
+        Err(e) => return Err(scrub(format!("{full}: {e}"))),
+    };
+    let text = resp
+        .into_string()
+        .map_err(|e| format!("{full}: reading the reply: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+        format!(
+            "{full}: the reply is not JSON: {}",
+            text.chars().take(200).collect::<String>()
+        )
+    })?;
+    if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+        return Err(scrub(format!(
+            "{full}: the server refused the restore: {err}"
+        )));
+    }
+    Ok(match v.get("last_zxid") {
+        Some(serde_json::Value::Number(n)) => n.as_i64().map(Zxid),
+        Some(serde_json::Value::String(s)) => zkfilter::cli::parse_zxid(s).ok(),
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,7 +139,7 @@ pub struct RestoreArgs {
         short,
         long,
         value_name = "DATADIR",
-        required_unless_present = "config"
+        required_unless_present_any = ["config", "admin"]
     )]
     pub output: Option<PathBuf>,
     /// The member's separate dataLogDir.
@@ -154,6 +154,13 @@ pub struct RestoreArgs {
     /// Restore even though the member looks alive.
     #[arg(long)]
     pub force: bool,
+    /// Instead: ZooKeeper 3.9's admin `restore` on each running member in turn (comma-separated
+    /// URLs, http://host:8080).
+    #[arg(long, value_name = "URL,…", value_delimiter = ',', conflicts_with_all = ["output", "config", "log_dir"])]
+    pub admin: Vec<String>,
+    /// Admin credentials: digest:USER:PASSWORD, or @FILE (default: $ZKBACKUP_AUTH).
+    #[arg(long, value_name = "AUTH", requires = "admin")]
+    pub auth: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub filter: FilterOpts,
@@ -563,6 +570,22 @@ pub fn run(cli: &Cli) -> Result<u8, Failure> {
             let mut req = r.filter.request(&r.id, cli.quiet);
             req.dry_run = r.dry_run;
             req.force = r.force;
+            if !r.admin.is_empty() {
+                let spec = r.auth.clone().or_else(|| {
+                    std::env::var("ZKBACKUP_AUTH")
+                        .ok()
+                        .filter(|s| !s.is_empty())
+                });
+                let auth = spec.map(|s| Auth::parse(&s)).transpose().map_err(usage)?;
+                return crate::restore::restore_admin(
+                    store.as_ref(),
+                    &req,
+                    &r.admin,
+                    auth.as_ref(),
+                    key.as_ref(),
+                )
+                .map_err(usage);
+            }
             crate::restore::restore(
                 store.as_ref(),
                 &req,

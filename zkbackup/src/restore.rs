@@ -408,6 +408,115 @@ pub fn restore(
     Ok(code)
 }
 
+/// Restores a backup on running 3.9 members through their admin servers, one after the other,
+/// with the filtered, uncompressed stream. The state is written at the highest zxid the members
+/// report (their `stat`), so their clients are not refused and their next txns stay above it.
+/// Stops at the first failure, saying which members were restored.
+///
+/// # Errors
+/// A message naming the members restored before the failure.
+pub fn restore_admin(
+    store: &dyn Store,
+    req: &RestoreRequest,
+    urls: &[String],
+    auth: Option<&crate::admin::Auth>,
+    key: Option<&Identities>,
+) -> Result<u8, String> {
+    if urls.is_empty() {
+        return Err("--admin needs at least one URL".into());
+    }
+    let f = fetch(store, &req.id, key)?;
+    // The members' own zxids: the restored state goes at the highest.
+    let mut top: Option<zkformat::Zxid> = None;
+    for u in urls {
+        let target = crate::status::Target {
+            hostname: crate::admin::public_url(u),
+            host: String::new(),
+            port: 0,
+            admin: None,
+        };
+        let stat_url = crate::status::admin_stat_url(u)?;
+        let st = crate::status::probe_admin(
+            &target,
+            &stat_url,
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+        );
+        match st.zxid.as_deref().and_then(|z| zkfilter::cli::parse_zxid(z).ok()) {
+            Some(z) => top = top.max(Some(z)),
+            None => {
+                return Err(format!(
+                    "{}: no zxid from the admin server's stat ({}): is the member running and serving? Nothing was restored",
+                    target.hostname,
+                    st.error.unwrap_or_else(|| st.code.description().to_string())
+                ))
+            }
+        }
+    }
+    let work = tempfile::Builder::new()
+        .prefix("zkbackup-admin-restore-")
+        .tempdir()
+        .map_err(|e| format!("temporary folder: {e}"))?;
+    let stream = work.path().join("restore.snap");
+    let mut args = filter_args(req, &f.data.dir, None);
+    args.admin_restore = Some(stream.display().to_string());
+    let backup_last = f
+        .manifest
+        .last_zxid
+        .as_deref()
+        .and_then(|z| zkfilter::cli::parse_zxid(z).ok())
+        .unwrap_or_default();
+    if !req.no_fence {
+        args.fence_zxid = top.filter(|t| *t > backup_last.max(req.to_zxid.unwrap_or_default()));
+    }
+    let run = RunArgs {
+        dry_run: req.dry_run,
+        report: req.report.clone(),
+        quiet: req.quiet,
+        ..RunArgs::default()
+    };
+    zkfilter::filter_cmd::datadir::run(args, &run).map_err(|e| e.to_string())?;
+    if req.dry_run {
+        if !req.quiet {
+            eprintln!(
+                "zkbackup: dry run: would POST the filtered stream to {}",
+                urls.iter()
+                    .map(|u| crate::admin::public_url(u))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        return Ok(0);
+    }
+    let mut done = Vec::new();
+    for u in urls {
+        let shown = crate::admin::public_url(u);
+        match crate::admin::post_restore(u, auth, &stream) {
+            Ok(z) => {
+                if !req.quiet {
+                    eprintln!(
+                        "zkbackup: restored {} on {shown} (last_zxid {})",
+                        req.id,
+                        z.map_or_else(|| "not reported".to_string(), |z| z.to_string())
+                    );
+                }
+                done.push(shown);
+            }
+            Err(e) => {
+                return Err(format!(
+                    "{e}; restored before the failure: {}",
+                    if done.is_empty() {
+                        "none".to_string()
+                    } else {
+                        done.join(", ")
+                    }
+                ))
+            }
+        }
+    }
+    Ok(0)
+}
+
 /// Archive layouts for `export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Layout {

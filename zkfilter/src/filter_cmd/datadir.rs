@@ -66,6 +66,11 @@ pub struct DatadirArgs {
     /// restored server until they give up their session. (The default for --admin-restore.)
     #[arg(long)]
     pub no_fence: bool,
+    /// Write the state at this zxid (at or above the data's last), in the running ensemble's
+    /// epoch: for --admin-restore on live members, the highest zxid they handed out, so their
+    /// clients are not refused and their next txns stay above it.
+    #[arg(long, value_name = "ZXID", value_parser = cli::parse_zxid, conflicts_with_all = ["fence_epoch", "no_fence"])]
+    pub fence_zxid: Option<Zxid>,
     /// Write the snapshot for this ZooKeeper version: 3.4/3.5 (no digest, no compression),
     /// 3.6/3.7/3.8 (digest), 3.9 (digest and last zxid). Default: what the input's snapshot has.
     #[arg(long, value_name = "VERSION")]
@@ -458,7 +463,20 @@ pub fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
     }
     // The zxid fence: the state moves to the first zxid of a new epoch, the epoch files with it.
     let data_last = tree.last_zxid;
-    let fence = if a.no_fence || (a.admin_restore.is_some() && a.fence_epoch.is_none()) {
+    let fence = if let Some(z) = a.fence_zxid {
+        if z < data_last {
+            return Err(CliError::msg(format!(
+                "--fence-zxid {z} is below the data's last zxid {data_last}"
+            )));
+        }
+        tree.last_zxid = z;
+        Some(zkformat::fence::Fence {
+            epoch: z.epoch(),
+            zxid: z,
+            floor: data_last.epoch(),
+            reason: format!("--fence-zxid {z}"),
+        })
+    } else if a.no_fence || (a.admin_restore.is_some() && a.fence_epoch.is_none()) {
         None
     } else {
         let mut seen = Vec::new();
