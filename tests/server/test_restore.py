@@ -109,9 +109,13 @@ def assemble_filtered(backup: Path, dest: Path) -> Path:
     out = dest / "version-2"
     out.mkdir(parents=True)
     zkfilter("snapshot", str(snap), "-o", str(out / snap.name))
+    earlier: list[str] = []
     for l in logs:
         if zxid_of(l) >= zxid_of(start):
-            zkfilter("log", str(l), "-o", str(out / l.name), "--snapshot", str(snap))
+            # The logs before this one: an ephemeral created there and deleted here is known.
+            after = [a for e in earlier for a in ("--after", e)]
+            zkfilter("log", str(l), "-o", str(out / l.name), "--snapshot", str(snap), *after)
+            earlier.append(str(l))
     return dest
 
 

@@ -217,13 +217,32 @@ fn fetch_admin(
     }
     marks.see_snapshot_tail(summary.tail);
     let _ = file.as_file_mut().sync_all();
+    // The admin snapshot is written while the server applies writes: it may hold txns past its
+    // name's zxid (its last-zxid section and node zxids say how far).
+    let reaches = [
+        Some(fetched.last_zxid),
+        summary.last_zxid,
+        Some(zkformat::Zxid(summary.max_node_zxid)),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(fetched.last_zxid);
+    let mut notes = Vec::new();
+    if reaches > fetched.last_zxid {
+        notes.push(format!(
+            "the admin snapshot is fuzzy: it is named {} but holds txns up to {reaches} (the server kept applying writes while writing it); txns in between may be partly in it",
+            fetched.last_zxid
+        ));
+    }
     let copied = Copied {
         snapshot: format!("version-2/{name}"),
         snapshot_zxid: fetched.last_zxid,
         snapshot_format: "3.9".to_string(),
         zookeeper_version: marks.writer().describe().to_string(),
-        last_zxid: fetched.last_zxid,
+        last_zxid: reaches,
         tracker,
+        notes,
         ..Copied::default()
     };
     Ok(AdminSnapshot { file, name, copied })
@@ -296,6 +315,7 @@ pub fn create(
                     l.display()
                 )));
             }
+            hotcopy::check_source(dir, log_dir.as_deref()).map_err(CreateError::NothingStored)?;
             source = Source {
                 kind: "datadir".into(),
                 path: Some(dir.display().to_string()),
@@ -696,11 +716,18 @@ pub fn verify(
                 v.problems
                     .push(format!("zxid continuity: {}", c.gaps.join("; ")));
             }
-            if m.last_zxid.as_deref() != Some(c.last_zxid.to_string().as_str()) {
+            // An admin snapshot's range runs from its name to what it holds (fuzzy): its files
+            // end at the name, as the manifest's first zxid says.
+            let expected_end = if m.source.kind == "admin" {
+                m.first_zxid.as_deref()
+            } else {
+                m.last_zxid.as_deref()
+            };
+            if expected_end != Some(c.last_zxid.to_string().as_str()) {
                 v.problems.push(format!(
                     "the files end at zxid {}, the manifest says {}",
                     c.last_zxid,
-                    m.last_zxid.as_deref().unwrap_or("nothing")
+                    expected_end.unwrap_or("nothing")
                 ));
             }
             v.notes.push(format!(

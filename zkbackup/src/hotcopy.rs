@@ -144,6 +144,14 @@ fn scan(dir: &Path, log_dir: Option<&Path>) -> Result<DataDir, CopyError> {
     Ok(dd)
 }
 
+/// Checks that `dir` (and `log_dir`) hold a ZooKeeper data dir, before anything is stored.
+///
+/// # Errors
+/// What was found instead.
+pub fn check_source(dir: &Path, log_dir: Option<&Path>) -> Result<(), String> {
+    scan(dir, log_dir).map(drop).map_err(|e| e.to_string())
+}
+
 /// The plan of one attempt: the snapshot and logs, opened and checked.
 struct Plan {
     chosen: Vec<Chosen>,
@@ -160,7 +168,14 @@ fn plan(dd: &DataDir, opts: &Options) -> Result<Option<Plan>, CopyError> {
     let mut tracker = SessionTracker::default();
     for cand in &dd.snapshots {
         let name = name_of(&cand.path);
+        // Removed since the listing (autopurge): plan again from a fresh listing.
+        if !cand.path.exists() {
+            return Ok(None);
+        }
         if !looks_valid(cand).unwrap_or(false) {
+            if !cand.path.exists() {
+                return Ok(None);
+            }
             copied.notes.push(format!(
                 "{name} passed over: incomplete (being written, or damaged), as ZooKeeper would pass it over"
             ));

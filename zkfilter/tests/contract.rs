@@ -1255,3 +1255,129 @@ fn point_in_time_by_time_and_the_zxid_fence() {
     let j: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert!(j["details"]["fence"].is_null());
 }
+
+/// Each log filtered on its own gives what `zkfilter datadir` gives when the earlier logs are
+/// named with `--after`: an ephemeral created in one log and deleted in the next.
+#[test]
+fn logs_filtered_one_by_one_know_earlier_ephemerals() {
+    use zkformat::data::{Acl, AclList};
+    use zkformat::txn::{op, CreateTxn, Txn, TxnHeader, TxnRecord};
+    use zkformat::txnlog::TxnLogWriter;
+    use zkformat::Zxid;
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("src/version-2");
+    fs::create_dir_all(&src).unwrap();
+    fs::copy(
+        testdata().join("zk-3.8/basic/version-2/snapshot.0"),
+        src.join("snapshot.0"),
+    )
+    .unwrap();
+    let mut acl_bytes = Vec::new();
+    AclList::encode_acls(&[Acl::OPEN_UNSAFE], &mut acl_bytes);
+    let acl = AclList::decode(&mut zkformat::jute::Reader::new(
+        &acl_bytes,
+        0,
+        zkformat::Limits::default(),
+    ))
+    .unwrap();
+    let header = |zxid: i64, op| TxnHeader {
+        session: 0x77,
+        cxid: zxid as i32,
+        zxid: Zxid(zxid),
+        time: 1_700_000_000_000 + zxid,
+        op,
+    };
+    let write = |name: &str, recs: Vec<TxnRecord<'_>>| {
+        let f = fs::File::create(src.join(name)).unwrap();
+        let mut w = TxnLogWriter::new(std::io::BufWriter::new(f)).unwrap();
+        for r in &recs {
+            w.append_record(r).unwrap();
+        }
+        w.finish().unwrap().flush().unwrap();
+    };
+    let create = |zxid, path: &'static [u8], eph: bool, pcv| TxnRecord {
+        header: header(zxid, op::CREATE),
+        body: Txn::Create(CreateTxn {
+            path,
+            data: Some(b"d"),
+            acl,
+            ephemeral: eph.into(),
+            parent_cversion: Some(pcv),
+        }),
+        digest: None,
+    };
+    write(
+        "log.1",
+        vec![
+            TxnRecord {
+                header: header(1, op::CREATE_SESSION),
+                body: Txn::CreateSession { timeout: 30_000 },
+                digest: None,
+            },
+            create(2, b"/p", false, 1),
+            create(3, b"/p/e", true, 1),
+        ],
+    );
+    write(
+        "log.4",
+        vec![
+            TxnRecord {
+                header: header(4, op::DELETE),
+                body: Txn::Delete { path: b"/p/e" },
+                digest: None,
+            },
+            create(5, b"/p/f", false, 2),
+        ],
+    );
+    let whole = t.path().join("whole");
+    let r = zkfilter(&[
+        "datadir",
+        s(&t.path().join("src")),
+        "-o",
+        s(&whole),
+        "--no-fence",
+        "-q",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for (with_after, name) in [(true, "piecewise"), (false, "alone")] {
+        let out = t.path().join(name).join("version-2");
+        fs::create_dir_all(&out).unwrap();
+        let snap = src.join("snapshot.0");
+        fs::copy(&snap, out.join("snapshot.0")).unwrap();
+        for (log, earlier) in [("log.1", vec![]), ("log.4", vec!["log.1"])] {
+            let mut a = vec![
+                "log".to_string(),
+                s(&src.join(log)).to_string(),
+                "-o".into(),
+                s(&out.join(log)).to_string(),
+                "--snapshot".into(),
+                s(&snap).to_string(),
+                "-q".into(),
+            ];
+            if with_after {
+                for e in earlier {
+                    a.extend(["--after".to_string(), s(&src.join(e)).to_string()]);
+                }
+            }
+            let args: Vec<&str> = a.iter().map(String::as_str).collect();
+            let r = zkfilter(&args);
+            assert_eq!(r.code, Some(0), "{}", r.stderr);
+        }
+        let d = zkdump(&["diff", s(&whole), s(&t.path().join(name))]);
+        let text = d.stdout_text();
+        if with_after {
+            assert_eq!(
+                d.code,
+                Some(0),
+                "with --after the pieces equal the whole: {text}"
+            );
+        }
+        let dump = zkdump(&[s(&out.join("log.4"))]).stdout_text();
+        assert_eq!(
+            dump.contains("multi 2 ops"),
+            with_after,
+            "the delete of the earlier log's ephemeral {} a stand-in: {dump}",
+            if with_after { "becomes" } else { "is not" }
+        );
+    }
+}

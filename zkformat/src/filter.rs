@@ -1008,6 +1008,64 @@ pub fn learn_from_snapshot<'r>(
     Ok(k)
 }
 
+impl SnapshotKnowledge {
+    /// Takes in the txns of a log that lies between the snapshot and the log to filter (txns at
+    /// or below `after` are skipped): ephemerals created there are known too, those deleted or
+    /// closed with their session are forgotten, and parents' cversions follow the creates. So a
+    /// log filtered on its own knows the ephemerals an earlier log created.
+    ///
+    /// # Errors
+    /// Problems in the log.
+    pub fn learn_from_log<R: std::io::Read>(
+        &mut self,
+        mut log: crate::txnlog::LogReader<R>,
+        after: Zxid,
+    ) -> Result<()> {
+        let mut eph: HashMap<Vec<u8>, i64> = self.ephemerals.drain(..).collect();
+        let mut cv: HashMap<Vec<u8>, i32> = self.parent_cversions.drain(..).collect();
+        while let Some(entry) = log.next_entry()? {
+            if entry.zxid() <= after {
+                continue;
+            }
+            let rec = entry.record()?;
+            let session = rec.header.session;
+            let mut apply = |t: &Txn<'_>| match t {
+                Txn::Create(c) | Txn::Create2(c) => {
+                    let parent = parent_of(c.path).to_vec();
+                    if c.ephemeral.get() {
+                        eph.insert(c.path.to_vec(), session);
+                        if let Some(v) = c.parent_cversion {
+                            cv.insert(parent, v);
+                        }
+                    } else if let (Some(v), Some(slot)) = (c.parent_cversion, cv.get_mut(&parent)) {
+                        *slot = v;
+                    }
+                }
+                Txn::Delete { path } | Txn::DeleteContainer { path } => {
+                    eph.remove(*path);
+                }
+                Txn::CloseSession(_) => eph.retain(|_, owner| *owner != session),
+                _ => {}
+            };
+            match &rec.body {
+                Txn::Multi(m) if !m.failed() => {
+                    for op in m.ops() {
+                        if let Ok(t) = op.txn() {
+                            apply(&t);
+                        }
+                    }
+                }
+                other => apply(other),
+            }
+        }
+        self.ephemerals = eph.into_iter().collect();
+        self.ephemerals.sort();
+        self.parent_cversions = cv.into_iter().collect();
+        self.parent_cversions.sort();
+        Ok(())
+    }
+}
+
 /// Filters a snapshot stream into `output` (which the caller wraps in a compressor if wanted).
 /// The tail sections follow the input's; the session table is dropped (or kept); the ACL cache is
 /// kept whole, so no kept node's ACL reference changes.

@@ -42,6 +42,11 @@ pub struct LogArgs {
     /// the snapshot itself loses nodes).
     #[arg(long, value_name = "SNAPSHOT")]
     pub snapshot: Option<String>,
+    /// A log between the snapshot and this one (repeatable, in order): the ephemerals it
+    /// creates are known too, so their later deletes are filtered (each log of a data dir
+    /// filtered on its own gives what `zkfilter datadir` gives).
+    #[arg(long = "after", value_name = "LOG")]
+    pub after: Vec<String>,
     /// Strip TxnDigests from every kept entry, not only after the first dropped one.
     #[arg(long)]
     pub strip_digests: bool,
@@ -64,6 +69,14 @@ pub(super) fn run(a: LogArgs, run: &RunArgs) -> Result<u8, CliError> {
     }
     if let Some(s) = &a.snapshot {
         plan.input(s, "--snapshot")?;
+    }
+    for l in &a.after {
+        if l == "-" {
+            return Err(CliError::msg(
+                "--after needs a file, not standard input (-)",
+            ));
+        }
+        plan.input(l, "--after")?;
     }
     plan.input(&a.input, "the input log")?;
     let output_arg = a.output.as_deref().unwrap_or("-");
@@ -99,6 +112,22 @@ pub(super) fn run(a: LogArgs, run: &RunArgs) -> Result<u8, CliError> {
         {
             options.strip_all_digests = true;
         }
+    }
+    let snap_zxid = a
+        .snapshot
+        .as_deref()
+        .and_then(|s| std::path::Path::new(s).file_name())
+        .and_then(|n| n.to_str())
+        .and_then(zkformat::zxid::parse_file_name)
+        .map_or(zkformat::Zxid(0), |n| n.zxid);
+    for l in &a.after {
+        let f = std::fs::File::open(l).map_err(|e| CliError::io(l, &e))?;
+        let reader =
+            zkformat::txnlog::LogReader::new(io::BufReader::with_capacity(1 << 20, f), limits)
+                .map_err(|e| CliError::format(l, &e))?;
+        learned
+            .learn_from_log(reader, snap_zxid)
+            .map_err(|e| CliError::format(l, &e))?;
     }
     let input = Input::open(&a.input)?;
     let name = input.name();
