@@ -18,24 +18,26 @@ use crate::manifest::Status;
 use crate::store::{self, Store};
 
 const AFTER_HELP: &str = "\
-Examples:
-  # A hot backup of a running server's data dir into a local catalog:
-  zkbackup --store /backups/zk create --label nightly /var/lib/zookeeper
-  # From the dataDir/dataLogDir of a zoo.cfg, into S3 (AWS_* variables give endpoint and keys):
-  zkbackup --store s3://bucket/zk create --label hourly --config /etc/zookeeper/zoo.cfg
-  # From ZooKeeper 3.9's admin server, the password from a file:
-  zkbackup --store /backups/zk create --label admin --admin http://zk1:8080 --auth @/etc/zkbackup/auth
-  zkbackup --store /backups/zk list
-  zkbackup --store /backups/zk verify nightly-1b4e28ba-2fa1-4d2b-a3f0-1c0d3e4f5a6b
-  zkbackup --store /backups/zk prune --keep 7 --label nightly
+Examples (from the project's root, on its bundled sample):
+  # A backup of a data dir into a local catalog, listed and checked:
+  zkbackup --store /tmp/zkbackup-example create --label example testdata/zk-3.8/recipes
+  zkbackup --store /tmp/zkbackup-example list
+  zkbackup --store /tmp/zkbackup-example prune --keep 1 --dry-run
+  # A running server (data dir, zoo.cfg or 3.9 admin server), into S3 with the AWS_* variables:
+  #   zkbackup --store s3://bucket/zk create --label nightly --config /etc/zookeeper/zoo.cfg
+  #   zkbackup --store s3://bucket/zk create --label admin --admin http://zk1:8080 --auth @/etc/zkbackup/auth
+  # Restore on a stopped member, then wait for the ensemble:
+  #   zkbackup --store s3://bucket/zk restore nightly-<uuid> --config /etc/zookeeper/zoo.cfg
+  #   zkbackup status --servers zk1:2181,zk2:2181,zk3:2181 --wait 120
 
 Store: --store, else the ZKBACKUP_STORE environment variable: a folder, or s3://bucket/prefix.
 
 Exit status:
   0  success
   1  create recorded a failed backup (the reason is on stderr and in the manifest);
-     verify found a problem
-  2  usage error, unusable source, wrong credentials, store error: nothing was stored";
+     verify found a problem; status: not every server serves with exactly one leader
+  2  usage error, unusable source, wrong credentials, store error, a running member, a damaged
+     backup: nothing was stored or changed";
 
 /// Hot, verified backups of running ZooKeeper servers into a labelled catalog.
 #[derive(Debug, Parser)]
