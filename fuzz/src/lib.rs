@@ -72,6 +72,49 @@ impl Read for ShortReads<'_> {
     }
 }
 
+/// Threads of this process, from `/proc/self/stat` (`num_threads`); `None` where that is not
+/// readable (not Linux).
+pub fn live_threads() -> Option<usize> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from after its last `)`.
+    // Field 3 (state) is the first one there, field 20 (num_threads) the eighteenth.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    rest.split_ascii_whitespace().nth(17)?.parse().ok()
+}
+
+/// How long [`settled`] waits for helper threads to exit before failing the input.
+pub const HELPER_EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs `body`, then waits until every thread it started has exited at the OS level.
+///
+/// The library's read-ahead helpers (`zkformat::txnlog::ahead`, `zkformat::compression::ahead`)
+/// are scoped threads whose join handles are dropped: `std::thread::scope` returns once their
+/// closures have finished, while the OS threads are still running their thread-local destructors
+/// (glibc's `__call_tls_dtors` frees the `__cxa_thread_atexit_impl` list node, Rust drops the
+/// thread's own `Thread` handle). libFuzzer's leak check between inputs
+/// (`__lsan_do_recoverable_leak_check`) can land in that window and report those allocations as
+/// leaked. Waiting here closes the window, so leak detection stays on, unsuppressed, for
+/// everything else (see `fuzz/README.md`).
+///
+/// For the libFuzzer targets only: in a multi-threaded test harness other tests' threads would
+/// be counted too. A helper still alive [`HELPER_EXIT_GRACE`] after its scope returned is a bug
+/// (a hang in a thread-local destructor): the input fails.
+pub fn settled<T>(body: impl FnOnce() -> T) -> T {
+    let before = live_threads();
+    let out = body();
+    if let Some(before) = before {
+        let start = std::time::Instant::now();
+        while live_threads().is_some_and(|n| n > before) {
+            assert!(
+                start.elapsed() < HELPER_EXIT_GRACE,
+                "a helper thread is still running {HELPER_EXIT_GRACE:?} after its scope returned"
+            );
+            std::thread::yield_now();
+        }
+    }
+    out
+}
+
 /// A seed for chunk sizes derived from the input itself (so a corpus file gives varied chunking).
 pub fn seed_of(data: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
