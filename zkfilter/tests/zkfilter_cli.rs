@@ -201,6 +201,7 @@ fn datadir_keeps_every_byte_of_every_kept_node() {
         fs::create_dir_all(out.parent().unwrap()).unwrap();
         ok(&[
             "datadir",
+            "--no-fence",
             dir.to_str().unwrap(),
             "-o",
             out.to_str().unwrap(),
@@ -276,6 +277,7 @@ fn tar_archives_and_point_in_time() {
     let from_tar = tmp.path().join("from-tar");
     ok(&[
         "datadir",
+        "--no-fence",
         dir.to_str().unwrap(),
         "-o",
         from_dir.to_str().unwrap(),
@@ -283,6 +285,7 @@ fn tar_archives_and_point_in_time() {
     ]);
     ok(&[
         "datadir",
+        "--no-fence",
         tgz.to_str().unwrap(),
         "-o",
         from_tar.to_str().unwrap(),
@@ -302,6 +305,7 @@ fn tar_archives_and_point_in_time() {
     let pit = tmp.path().join("pit");
     ok(&[
         "datadir",
+        "--no-fence",
         dir.to_str().unwrap(),
         "-o",
         pit.to_str().unwrap(),
@@ -439,6 +443,7 @@ fn reports_group_ephemerals_by_recipe() {
     let report = tmp.path().join("r.json");
     let o = ok(&[
         "datadir",
+        "--no-fence",
         dir.to_str().unwrap(),
         "--dry-run",
         "--report",
@@ -584,6 +589,7 @@ fn separate_log_dir() {
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     ok(&[
         "datadir",
+        "--no-fence",
         tmp.path().join("snap").to_str().unwrap(),
         "--log-dir",
         tmp.path().join("logs").to_str().unwrap(),
@@ -593,6 +599,7 @@ fn separate_log_dir() {
     ]);
     ok(&[
         "datadir",
+        "--no-fence",
         src.parent().unwrap().to_str().unwrap(),
         "-o",
         b.to_str().unwrap(),

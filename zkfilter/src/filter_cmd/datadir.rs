@@ -417,6 +417,21 @@ pub fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
         None => input_compression,
     };
     let mut tree = replay.tree;
+    // A fuzzy snapshot with no log after it (an admin snapshot, say) holds txns past its name:
+    // the state is at least as far as its node zxids and last-zxid section go, or a server
+    // restored from it would hand those zxids out again.
+    if to_zxid.is_none() {
+        if let Some(s) = &replay.snapshot_summary {
+            let reach = s.last_zxid.unwrap_or_default().max(Zxid(s.max_node_zxid));
+            if reach > tree.last_zxid {
+                warnings.push(format!(
+                    "the snapshot is fuzzy and no log follows it: it holds txns up to {reach}, past its name's {}; the state is taken to be at {reach}",
+                    tree.last_zxid
+                ));
+                tree.last_zxid = reach;
+            }
+        }
+    }
     if interactive {
         eprintln!(
             "zkfilter: replayed to {} ({} nodes) in {:.1} s; filtering and writing…",
