@@ -316,6 +316,21 @@ pub fn create(
                 )));
             }
             hotcopy::check_source(dir, log_dir.as_deref()).map_err(CreateError::NothingStored)?;
+            if let Some(root) = store.local_root() {
+                let resolve =
+                    |p: &Path| zkfilter::plan::resolve(p).unwrap_or_else(|_| p.to_path_buf());
+                let root = resolve(&root);
+                for d in std::iter::once(dir.as_path()).chain(log_dir.as_deref()) {
+                    let d = resolve(d);
+                    if d.starts_with(&root) || root.starts_with(&d) {
+                        return Err(CreateError::NothingStored(format!(
+                            "the store {} and the data dir {} overlap: keep backups outside the server's folders",
+                            root.display(),
+                            d.display()
+                        )));
+                    }
+                }
+            }
             source = Source {
                 kind: "datadir".into(),
                 path: Some(dir.display().to_string()),

@@ -313,7 +313,26 @@ pub fn restore(
             busy.push(format!("something listens on the client port {port}"));
         }
     }
-    if !busy.is_empty() {
+    // The store must not be inside the member's folders, nor they inside the store.
+    if let Some(root) = store.local_root() {
+        let root = zkfilter::plan::resolve(&root).map_err(|e| e.to_string())?;
+        for d in std::iter::once(data_dir).chain(log_dir) {
+            let d = zkfilter::plan::resolve(d).map_err(|e| e.to_string())?;
+            if d.starts_with(&root) || root.starts_with(&d) {
+                return Err(format!(
+                    "{} and the store {} overlap: a restore never writes into or around its store; nothing was changed",
+                    d.display(),
+                    root.display()
+                ));
+            }
+        }
+    }
+    if !busy.is_empty() && req.dry_run {
+        eprintln!(
+            "zkbackup: dry run: a real restore would be refused now: the member looks alive: {}",
+            busy.join("; ")
+        );
+    } else if !busy.is_empty() {
         if !req.force {
             return Err(format!(
                 "the member looks alive: {}; stop it first (nothing was changed), or pass --force",

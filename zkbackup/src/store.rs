@@ -108,6 +108,12 @@ pub trait Store: Send + Sync {
     /// I/O or service errors.
     fn delete(&self, key: &str) -> StoreResult<()>;
 
+    /// The folder of a local store (`None` for object storage): what must not overlap the
+    /// folders a restore writes or a backup reads.
+    fn local_root(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
     /// Reads a whole small object.
     ///
     /// # Errors

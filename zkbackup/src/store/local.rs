@@ -19,10 +19,10 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
-    /// Opens (creating it, 0700, if needed) the store in `root`.
+    /// Opens the store in `root` (created, 0700, by the first write: opening writes nothing).
     ///
     /// # Errors
-    /// The folder cannot be created or is not a folder.
+    /// `root` exists and is not a folder.
     pub fn open(root: &Path) -> StoreResult<LocalStore> {
         if root.exists() && !root.is_dir() {
             return Err(StoreError::Other(format!(
@@ -30,7 +30,6 @@ impl LocalStore {
                 root.display()
             )));
         }
-        create_dirs(root).map_err(|e| other(root, &e))?;
         Ok(LocalStore {
             root: root.to_path_buf(),
         })
@@ -94,6 +93,10 @@ fn sync_parent(path: &Path) {
 impl Store for LocalStore {
     fn describe(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn local_root(&self) -> Option<PathBuf> {
+        Some(self.root.clone())
     }
 
     fn put_stream(&self, key: &str, data: &mut dyn Read) -> StoreResult<u64> {
