@@ -127,8 +127,11 @@ pub fn fetch(store: &dyn Store, id: &str, key: Option<&Identities>) -> Result<Fe
             (true, Some(ids)) => ids.reader(io::BufReader::new(&mut tee))?,
             _ => Box::new(&mut tee),
         };
-        zkfilter::inputs::unpack(plain, ArchiveCompression::Gzip, &archive.key)
-            .map_err(|e| e.to_string())?
+        zkfilter::inputs::unpack(plain, ArchiveCompression::Gzip, &archive.key).map_err(|e| {
+            format!(
+                "{e}: the stored backup is damaged or altered (its bytes no longer unpack); `zkbackup verify {id}` says more, and nothing was changed"
+            )
+        })?
     };
     // The rest of the stored bytes (gzip trailer, padding) count too.
     io::copy(&mut tee, &mut io::sink()).map_err(|e| format!("{}: {e}", archive.key))?;
