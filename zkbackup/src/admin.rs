@@ -136,18 +136,7 @@ pub fn fetch_snapshot(
         }
         Err(ureq::Error::Transport(t)) => {
             // The transport error names the URL itself: say it once, without user info.
-            let detail = t.message().map(str::to_string).or_else(|| {
-                // The innermost cause says most ("Connection refused").
-                let mut cause = std::error::Error::source(&t)?;
-                while let Some(next) = cause.source() {
-                    cause = next;
-                }
-                Some(cause.to_string())
-            });
-            let what = match detail {
-                Some(d) => format!("{}: {d}", t.kind()),
-                None => t.kind().to_string(),
-            };
+            let what = transport_error(&t);
             return Err(scrub(format!(
                 "{full}: {what} (is the admin server enabled and listening?)"
             )));
@@ -198,11 +187,31 @@ pub fn fetch_snapshot(
     })
 }
 
+/// What a transport error says, without the URL it carries: its kind and its innermost cause
+/// ("Connection Failed: Connection refused").
+pub fn transport_error(t: &ureq::Transport) -> String {
+    let detail = t.message().map(str::to_string).or_else(|| {
+        let mut cause = std::error::Error::source(t)?;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        Some(cause.to_string())
+    });
+    match detail {
+        Some(d) => format!("{}: {d}", t.kind()),
+        None => t.kind().to_string(),
+    }
+}
+
 /// Where the admin server lives, without user info, for the manifest.
 pub fn public_url(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}{}", &url[..s + 3], &url[at + 1..]),
-        _ => url.to_string(),
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
     }
 }
 

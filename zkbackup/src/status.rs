@@ -507,22 +507,12 @@ pub fn probe_admin(
         .timeout(connect_timeout + read)
         .redirects(0)
         .build();
-    let public = public_url(url);
+    let public = crate::admin::public_url(url);
     let response = match agent.get(url).call() {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
         Err(ureq::Error::Transport(t)) => {
-            let detail = t.message().map(str::to_string).or_else(|| {
-                let mut cause = std::error::Error::source(&t)?;
-                while let Some(next) = cause.source() {
-                    cause = next;
-                }
-                Some(cause.to_string())
-            });
-            let what = match detail {
-                Some(d) => format!("{}: {d}", t.kind()),
-                None => t.kind().to_string(),
-            };
+            let what = crate::admin::transport_error(&t);
             return ServerStatus::down(host, format!("{public}: {what}"));
         }
     };
@@ -540,18 +530,6 @@ pub fn probe_admin(
         return ServerStatus::down(host, format!("{public}: HTTP {status}"));
     }
     s
-}
-
-/// `url` without user info (`http://user:pass@host` → `http://host`).
-fn public_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            format!("{scheme}://{host}{path}")
-        }
-        None => url.to_string(),
-    }
 }
 
 /// Asks one server, by `srvr` or its admin server.
@@ -844,7 +822,7 @@ mod tests {
         );
         assert!(admin_stat_url("h:8080").is_err());
         assert!(admin_stat_url("http://").is_err());
-        assert_eq!(public_url("http://u:p@h:1/x"), "http://h:1/x");
+        assert_eq!(crate::admin::public_url("http://u:p@h:1/x"), "http://h:1/x");
     }
 
     #[test]
