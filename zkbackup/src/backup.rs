@@ -54,6 +54,36 @@ impl<W: Write> Layer<W> {
     }
 }
 
+/// The gzip layer: deflate at a level, or stored blocks at memory speed (level 0).
+enum Gz<W: Write> {
+    Deflate(flate2::write::GzEncoder<W>),
+    Stored(crate::gzip_stored::StoredGz<W>),
+}
+
+impl<W: Write> Write for Gz<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match self {
+            Gz::Deflate(w) => w.write(b),
+            Gz::Stored(w) => w.write(b),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Gz::Deflate(w) => w.flush(),
+            Gz::Stored(w) => w.flush(),
+        }
+    }
+}
+
+impl<W: Write> Gz<W> {
+    fn finish(self) -> io::Result<W> {
+        match self {
+            Gz::Deflate(w) => w.finish(),
+            Gz::Stored(w) => w.finish(),
+        }
+    }
+}
+
 /// The key of the encrypted details of a backup.
 pub const DETAILS: &str = "details.json.age";
 
@@ -89,7 +119,7 @@ pub struct CreateRequest {
     pub options: hotcopy::Options,
     /// Encrypt the archive and the details to these (none: not encrypted).
     pub recipients: Recipients,
-    /// gzip level of the archive: 0 (stored, as fast as a copy) to 9; 1 by default.
+    /// gzip level of the archive: 0 (stored, as fast as a copy; the CLI's default) to 9.
     pub gzip_level: u32,
 }
 
@@ -408,10 +438,14 @@ pub fn create(
                 } else {
                     Layer::Plain(&mut hashing)
                 };
-                let mut gz = flate2::write::GzEncoder::new(
-                    layer,
-                    flate2::Compression::new(req.gzip_level.min(9)),
-                );
+                let mut gz = if req.gzip_level == 0 {
+                    Gz::Stored(crate::gzip_stored::StoredGz::new(layer))
+                } else {
+                    Gz::Deflate(flate2::write::GzEncoder::new(
+                        layer,
+                        flate2::Compression::new(req.gzip_level.min(9)),
+                    ))
+                };
                 let r = match admin_snapshot.as_mut() {
                     Some(a) => write_admin_archive(a, &mut gz).map(|()| a.copied.clone()),
                     None => match &req.source {

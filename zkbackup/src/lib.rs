@@ -22,6 +22,7 @@ pub mod backup;
 pub mod catalog;
 pub mod cli;
 pub mod crypt;
+pub mod gzip_stored;
 pub mod hotcopy;
 pub mod manifest;
 pub mod pipe;
