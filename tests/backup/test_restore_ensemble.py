@@ -214,10 +214,11 @@ def tree_diff(expected: dict[str, dict], got: dict[str, dict]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- standalone: fence
-def test_standalone_fence_expires_a_client_that_no_fence_locks_out(zkbackup_bin, tmp_path):
-    need("3.8")
+@pytest.mark.parametrize("version", ["3.8", "3.9"])
+def test_standalone_fence_expires_a_client_that_no_fence_locks_out(zkbackup_bin, tmp_path, version):
+    need(version)
     store = LocalStore(tmp_path / "store")
-    srv = Member("3.8", tmp_path / "data", workdir=tmp_path / "srv", snap_count=40).start()
+    srv = Member(version, tmp_path / "data", workdir=tmp_path / "srv", snap_count=40).start()
     w = holder = k = None
     try:
         w = client(srv.hosts)
