@@ -194,3 +194,75 @@ fn null_close_session_paths_round_trip() {
     p.extend_from_slice(&[0, 0x9f, 0, 0, 0, 0, 0, 0x4e]);
     zkformat_fuzz::jute_records(&p);
 }
+
+/// `writer_roundtrip` from raw bytes, as libFuzzer feeds it.
+fn writer_roundtrip_bytes(bytes: &[u8]) {
+    let mut u = Unstructured::new(bytes);
+    if let Ok(input) = zkformat_fuzz::WriterInput::arbitrary(&mut u) {
+        zkformat_fuzz::writer_roundtrip(&input);
+    }
+}
+
+/// The body of the target named `name` (the names of `cargo fuzz list`).
+fn body(name: &str) -> Option<fn(&[u8])> {
+    Some(match name {
+        "jute_records" => zkformat_fuzz::jute_records,
+        "txnlog" => zkformat_fuzz::txnlog,
+        "txnlog_stream" => zkformat_fuzz::txnlog_stream,
+        "snapshot" => zkformat_fuzz::snapshot,
+        "writer_roundtrip" => writer_roundtrip_bytes,
+        "filter" => zkformat_fuzz::filter,
+        _ => return None,
+    })
+}
+
+/// Inputs the fuzzers found, as `(target, path, bytes)`: the files of `dir/<target>/`.
+fn found_inputs(dir: &str) -> Vec<(String, PathBuf, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut out = Vec::new();
+    for t in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        let target = t.file_name().to_string_lossy().into_owned();
+        if body(&target).is_none() {
+            continue;
+        }
+        for f in std::fs::read_dir(t.path()).into_iter().flatten().flatten() {
+            if let Ok(b) = std::fs::read(f.path()) {
+                out.push((target.clone(), f.path(), b));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Fixed findings (`fuzz/regressions/<target>/`, minimised crashers): each runs clean through its
+/// target's body. `seed.sh` also copies them into the corpus.
+#[test]
+fn regressions() {
+    for (target, path, data) in found_inputs("regressions") {
+        let run = body(&target).expect("a target");
+        let r = std::panic::catch_unwind(|| run(&data));
+        assert!(r.is_ok(), "{target}: {} fails again", path.display());
+    }
+}
+
+/// Open findings (`fuzz/regressions/open/<target>/`): minimised crashers of bugs not fixed yet,
+/// kept so the fix can be checked (`cargo test --test seeds -- --ignored`). Once one runs clean,
+/// move it up to `fuzz/regressions/<target>/`. See the table in `fuzz/README.md`.
+#[test]
+#[ignore = "open fuzzing findings: fail until fixed in zkformat"]
+fn open_findings() {
+    let found = found_inputs("regressions/open");
+    assert!(!found.is_empty(), "no open findings: drop this test");
+    let mut still_failing = Vec::new();
+    for (target, path, data) in found {
+        let run = body(&target).expect("a target");
+        if std::panic::catch_unwind(|| run(&data)).is_err() {
+            still_failing.push(format!("{target}: {}", path.display()));
+        }
+    }
+    assert!(
+        still_failing.is_empty(),
+        "still failing: {still_failing:#?}"
+    );
+}
