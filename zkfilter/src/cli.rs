@@ -292,7 +292,7 @@ pub fn kind_error(tool: &str, expected: &str, name: &str, prefix: &[u8]) -> CliE
         Sniffed::TxnLog if zkfilter => "use `zkfilter log` for a txn log".to_string(),
         Sniffed::Snapshot(_) if zkfilter => "use `zkfilter snapshot` for a snapshot".to_string(),
         Sniffed::Archive(_) if zkfilter => "use `zkfilter datadir` for an archive of a data dir".to_string(),
-        Sniffed::Archive(_) => "archives of data dirs are read by `zkdump verify`, `zkdump sessions` and `zkdump diff`".to_string(),
+        Sniffed::Archive(_) => "archives of data dirs are read by `zkdump verify`, `zkdump summary`, `zkdump sessions` and `zkdump diff`".to_string(),
         Sniffed::Empty => "the file is empty (an interrupted copy?): there is nothing to read".to_string(),
         _ if looks_legacy => "the name looks like a ZooKeeper data file: files without the ZKLG/ZKSN magic are pre-3.0 \"version 1\" files, which must first be upgraded by ZooKeeper 3.4's UpgradeMain".to_string(),
         _ => "expected a file from a data dir's version-2/ folder: log.<zxid>, or snapshot.<zxid> (plain, .gz or .snappy)".to_string(),

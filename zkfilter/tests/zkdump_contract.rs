@@ -329,6 +329,34 @@ fn summary_snapshot_options_on_a_log_are_refused() {
     }
     let (code, _, _) = zkdump(&["summary", log]);
     assert_eq!(code, 0);
+    // Several logs and nothing else: refused too, naming them.
+    let log2 = "testdata/zk-3.8/basic/version-2/log.26";
+    let (code, out, err) = zkdump(&["summary", "--depth", "3", log, log2]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("--depth") && err.contains("are txn logs"),
+        "{err}"
+    );
+    // With a snapshot or a data dir among them the option applies (to those).
+    for tree in [
+        "testdata/zk-3.8/basic/version-2/snapshot.3b",
+        "testdata/zk-3.8/basic",
+    ] {
+        let (code, out, err) = zkdump(&["summary", "--depth", "1", "--top", "2", log, tree]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("subtrees (depth 1)"), "{out}");
+        assert!(!out.contains("----/"), "{out}");
+    }
+}
+
+#[test]
+fn summary_reads_stdin_once() {
+    let snap = "testdata/zk-3.8/basic/version-2/snapshot.3b";
+    let (code, out, err) = zkdump(&["summary", "-", snap, "-"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("named twice"), "{err}");
 }
 
 #[test]
@@ -430,6 +458,7 @@ fn counts_of_one_are_singular() {
         vec!["sessions", dir],
         vec!["summary", "testdata/zk-3.4/multi/version-2/snapshot.d"],
         vec!["summary", "testdata/zk-3.4/multi/version-2/log.f"],
+        vec!["summary", dir],
         vec!["testdata/zk-3.4/multi/version-2/snapshot.d"],
         vec![
             "--from-zxid",
@@ -546,6 +575,13 @@ fn json_outputs_print_numbers_as_numbers() {
             "testdata/zk-3.8/recipes/version-2/snapshot.33",
         ],
         vec!["summary", "--json", "testdata/zk-3.8/basic/version-2/log.1"],
+        vec![
+            "summary",
+            "--json",
+            "testdata/zk-3.8/basic",
+            "testdata/zk-3.8/recipes/version-2/snapshot.33",
+            "no/such/file",
+        ],
         vec!["--json", "testdata/zk-3.8/basic/version-2/snapshot.3b"],
         vec!["--json", "testdata/zk-3.8/basic/version-2/log.1"],
     ] {

@@ -65,7 +65,12 @@ Exit status: 0 clean, 1 a problem found, 2 an input could not be read.";
 const SUMMARY_EXAMPLES: &str = "\
 Examples (from the project's root, on its bundled sample):
   zkdump summary testdata/zk-3.8/recipes/version-2/snapshot.33 --depth 3 --top 5
-  zkdump summary --json testdata/zk-3.8/recipes/version-2/log.1c";
+  zkdump summary testdata/zk-3.8/recipes
+  zkdump summary --json testdata/zk-3.8/recipes/version-2/log.1c testdata/zk-3.9/recipes
+  tar -C testdata/zk-3.8/recipes -cz version-2 | zkdump summary -
+
+Exit status: 0 every input read to its end, 2 an input could not be read (the others are
+still summarised).";
 
 const SESSIONS_EXAMPLES: &str = "\
 Examples (from the project's root, on its bundled sample):
@@ -88,7 +93,8 @@ pub enum Command {
     /// Check checksums, seals, digests, zxid order and gaps, log ends, and data dir restorability.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
-    /// Counts and bytes by op, sessions and ephemerals, largest nodes, subtree sizes.
+    /// Counts and bytes by op, sessions and ephemerals, largest nodes, subtree sizes (files, or a
+    /// data dir's replayed tree).
     #[command(after_help = SUMMARY_EXAMPLES)]
     Summary(SummaryArgs),
     /// Restore-safety report: live sessions, timeouts and their ephemerals grouped by parent.
@@ -256,16 +262,17 @@ pub struct VerifyArgs {
     pub limits: LimitArgs,
 }
 
-/// `zkdump summary PATH`.
+/// `zkdump summary PATH...`.
 #[derive(Debug, Clone, Args)]
 pub struct SummaryArgs {
-    /// A txn log or snapshot; `-` reads standard input.
-    #[arg(value_name = "FILE")]
-    pub file: String,
-    /// Depth of the subtree table (0 = unlimited; default 2). Snapshots only.
+    /// Txn logs, snapshots, data dirs (replayed to their end) or tar/tar.gz/tar.zst archives of
+    /// data dirs; `-` reads one of them from standard input. One section (JSON: one object) each.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+    /// Depth of the subtree table (0 = unlimited; default 2). Snapshots and data dirs.
     #[arg(long, value_name = "N")]
     pub depth: Option<usize>,
-    /// How many of the largest nodes to list (default 10). Snapshots only.
+    /// How many of the largest nodes to list (default 10). Snapshots and data dirs.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
     #[command(flatten)]
@@ -322,7 +329,7 @@ impl Cli {
                 out,
             ),
             Some(Command::Summary(s)) => super::summary::run(
-                &s.file,
+                &s.paths,
                 &SummaryOptions {
                     depth: s.depth,
                     top: s.top,

@@ -9,9 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
-use zkformat::data::NodeKind;
 use zkformat::recipe::{classify, Recipe};
-use zkformat::snapshot::SnapshotItem;
+use zkformat::sessions::SessionTracker;
 use zkformat::txn::Txn;
 
 use super::render::json::{quote, Obj};
@@ -95,80 +94,65 @@ fn from_snapshot(
     std::thread::scope(|scope| {
         let mut src =
             SnapSource::open(scope, input, limits).map_err(|e| CliError::format(name, &e))?;
-        let mut t = SessionTable {
-            source: format!("snapshot {name}"),
-            ..SessionTable::default()
-        };
+        let mut tracker = SessionTracker::default();
         while let Some(item) = src.next_item().map_err(|e| CliError::format(name, &e))? {
-            match item.value {
-                SnapshotItem::Session(s) => {
-                    t.sessions.insert(s.id, Some(s.timeout));
-                }
-                SnapshotItem::Node(n) => {
-                    if let NodeKind::Ephemeral(owner) = n.stat.kind() {
-                        t.ephemerals
-                            .entry(owner)
-                            .or_default()
-                            .insert(n.path.to_vec());
-                    }
-                }
-                _ => {}
-            }
+            tracker.see_item(&item.value);
         }
-        Ok(t)
+        Ok(table_of(tracker, format!("snapshot {name}")))
     })
 }
 
 fn from_log(input: &Input, name: &str, limits: zkformat::Limits) -> Result<SessionTable, CliError> {
     let (_, mut src) = LogSource::open(input, limits).map_err(|e| CliError::format(name, &e))?;
-    let mut t = SessionTable {
-        source: format!("txn log {name} (sessions opened before the log have no timeout here)"),
-        ..SessionTable::default()
-    };
-    // Ephemeral path → owner, for paths created in this log.
-    let mut owner_of: BTreeMap<Vec<u8>, i64> = BTreeMap::new();
+    let mut tracker = SessionTracker::default();
+    // Sessions that create an ephemeral without a createSession in the log were opened before
+    // it: live (with no timeout known here) until the log closes them.
+    let mut opened_before: BTreeSet<i64> = BTreeSet::new();
     while let Some(e) = src.next_entry().map_err(|e| CliError::format(name, &e))? {
         let Ok(rec) = e.record() else { continue };
         let sid = rec.header.session;
-        let mut apply = |body: &Txn<'_>, t: &mut SessionTable| match body {
-            Txn::Create(c) | Txn::Create2(c) if c.ephemeral.get() => {
-                owner_of.insert(c.path.to_vec(), sid);
-                t.ephemerals.entry(sid).or_default().insert(c.path.to_vec());
-                t.sessions.entry(sid).or_insert(None);
+        match &rec.body {
+            Txn::CloseSession(_) => {
+                opened_before.remove(&sid);
             }
-            Txn::Delete { path } | Txn::DeleteContainer { path } => {
-                if let Some(o) = owner_of.remove(*path) {
-                    if let Some(set) = t.ephemerals.get_mut(&o) {
-                        set.remove(*path);
-                    }
-                }
+            Txn::Multi(m)
+                if !m.failed()
+                    && m.ops()
+                        .any(|o| matches!(o.txn(), Ok(t) if creates_ephemeral(&t))) =>
+            {
+                opened_before.insert(sid);
+            }
+            other if creates_ephemeral(other) => {
+                opened_before.insert(sid);
             }
             _ => {}
-        };
-        match &rec.body {
-            Txn::CreateSession { timeout } => {
-                t.sessions.insert(sid, Some(*timeout));
-            }
-            Txn::CloseSession(_) => {
-                t.sessions.remove(&sid);
-                if let Some(set) = t.ephemerals.remove(&sid) {
-                    for p in set {
-                        owner_of.remove(&p);
-                    }
-                }
-            }
-            Txn::Multi(m) if !m.failed() => {
-                for sub in m.ops() {
-                    if let Ok(b) = sub.txn() {
-                        apply(&b, &mut t);
-                    }
-                }
-            }
-            other => apply(other, &mut t),
         }
+        tracker.see_txn(&rec);
     }
-    t.ephemerals.retain(|_, s| !s.is_empty());
-    Ok(t)
+    for sid in opened_before {
+        tracker.sessions.entry(sid).or_insert(None);
+    }
+    Ok(table_of(
+        tracker,
+        format!("txn log {name} (sessions opened before the log have no timeout here)"),
+    ))
+}
+
+fn creates_ephemeral(t: &Txn<'_>) -> bool {
+    matches!(t, Txn::Create(c) | Txn::Create2(c) if c.ephemeral.get())
+}
+
+/// The table of what a [`SessionTracker`] saw.
+fn table_of(tracker: SessionTracker, source: String) -> SessionTable {
+    let mut t = SessionTable {
+        sessions: tracker.sessions,
+        source,
+        ..SessionTable::default()
+    };
+    for (path, owner) in tracker.ephemerals {
+        t.ephemerals.entry(owner).or_default().insert(path);
+    }
+    t
 }
 
 /// The recipe of every parent of an ephemeral, judged from all its ephemeral children
