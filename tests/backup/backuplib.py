@@ -9,6 +9,7 @@ path); nothing here is a test by itself.
 from __future__ import annotations
 
 import base64
+import copy
 import gzip
 import hashlib
 import io
@@ -964,3 +965,44 @@ def grep_secrets(secrets: Iterable[str], where: Mapping[str, bytes]) -> list[str
     for name, blob in where.items():
         scan(name, blob)
     return hits
+
+
+# ---------------------------------------------------------------------------- served trees
+def served_without_ephemerals(nodes: list[dict], drop_prefixes: Iterable[str] = ()) -> dict[str, dict]:
+    """What a server should serve after the filter: the nodes served before the backup minus the
+    ephemeral ones and everything strictly below `drop_prefixes`; each removed child raises its
+    parent's served cversion by one and lowers its numChildren by one (served cversion = 2 *
+    stored - numChildren, restore-facts.md)."""
+    prefixes = [p.rstrip("/") + "/" for p in drop_prefixes]
+
+    def removed(n: dict) -> bool:
+        return n["stat"]["ephemeralOwner"] != 0 or any(n["path"].startswith(p) for p in prefixes)
+
+    kept = {n["path"]: copy.deepcopy(n) for n in nodes if not removed(n)}
+    for n in nodes:
+        if removed(n):
+            parent = kept.get(n["path"].rsplit("/", 1)[0] or "/")
+            if parent is not None:
+                parent["stat"]["numChildren"] -= 1
+                parent["stat"]["cversion"] += 1
+    return kept
+
+
+def seq(name: str) -> int:
+    return int(name[-10:])
+
+
+def tree_diff(expected: dict[str, dict], got: dict[str, dict]) -> list[str]:
+    out = []
+    for p in sorted(set(expected) | set(got)):
+        if p not in got:
+            out.append(f"missing: {p}")
+        elif p not in expected:
+            out.append(f"extra: {p} {got[p]['stat']}")
+        elif got[p] != expected[p]:
+            e, g = expected[p], got[p]
+            fields = [k for k in ("data_b64", "acl") if e[k] != g[k]]
+            fields += [f"stat.{k}: {e['stat'][k]} -> {g['stat'][k]}"
+                       for k in e["stat"] if e["stat"][k] != g["stat"][k]]
+            out.append(f"differs: {p}: {fields}")
+    return out

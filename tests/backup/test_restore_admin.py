@@ -1,7 +1,8 @@
 """zkbackup restore --admin on a running ZooKeeper 3.9 server: the filtered stream goes through
 the admin `restore` command; sessions and ephemerals of the backup do not come back, later writes
-are gone, the server keeps serving; a wrong password (root ACL locked) is exit 2 and changes
-nothing; the password appears in no output."""
+are gone, the server keeps serving, and restarted (the runbook's next step) it serves the restored
+state from its data dir; a wrong password (root ACL locked) is exit 2 and changes nothing; the
+password appears in no output."""
 
 from __future__ import annotations
 
@@ -61,3 +62,11 @@ def test_admin_restore_on_a_running_server(tmp_path: Path):
         # The server goes on: a new write gets a zxid above the restored state.
         fresh.create("/app/after", b"y")
         assert fresh.exists("/app/after") is not None
+        assert "next: restart the server" in good.stderr, good.stderr
+    # The runbook's next step, restarting the server: it loads the restored state that zkbackup
+    # had it save (admin `snapshot`), and the write made since.
+    with ZkServer("3.9", tmp_path / "data", jvm_flags=flags) as again:
+        zk = again.client(auth_data=[("digest", f"super:{PW}")])
+        assert zk.get("/app/config")[0] == b"v1"
+        assert zk.exists("/app/later") is None
+        assert sorted(zk.get_children("/app")) == ["after", "config"]

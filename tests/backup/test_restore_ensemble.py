@@ -24,7 +24,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import re
 import subprocess
@@ -36,7 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from backuplib import LocalStore, create_ok, explain, hexint, show, zkbackup
+from backuplib import (LocalStore, create_ok, explain, hexint, seq, served_without_ephemerals,
+                       show, tree_diff, zkbackup)
 from zkharness import ZkEnsemble, ZkServer, capture_tree, four_letter, installed_versions
 
 AUTH = [("digest", "ops:pw")]
@@ -177,40 +177,6 @@ def status_wait(hosts: str, seconds: int = 30):
     t = time.monotonic()
     p = zkbackup(None, "status", "--servers", hosts, "--wait", str(seconds), timeout=seconds + 30)
     return p, time.monotonic() - t
-
-
-def served_without_ephemerals(nodes: list[dict]) -> dict[str, dict]:
-    """What a server should serve after the filter: the nodes served before the backup minus the
-    ephemeral ones; each removed child raises its parent's served cversion by one and lowers its
-    numChildren by one (served cversion = 2 * stored - numChildren, restore-facts.md)."""
-    kept = {n["path"]: copy.deepcopy(n) for n in nodes if n["stat"]["ephemeralOwner"] == 0}
-    for n in nodes:
-        if n["stat"]["ephemeralOwner"] != 0:
-            parent = kept.get(n["path"].rsplit("/", 1)[0] or "/")
-            if parent is not None:
-                parent["stat"]["numChildren"] -= 1
-                parent["stat"]["cversion"] += 1
-    return kept
-
-
-def seq(name: str) -> int:
-    return int(name[-10:])
-
-
-def tree_diff(expected: dict[str, dict], got: dict[str, dict]) -> list[str]:
-    out = []
-    for p in sorted(set(expected) | set(got)):
-        if p not in got:
-            out.append(f"missing: {p}")
-        elif p not in expected:
-            out.append(f"extra: {p} {got[p]['stat']}")
-        elif got[p] != expected[p]:
-            e, g = expected[p], got[p]
-            fields = [k for k in ("data_b64", "acl") if e[k] != g[k]]
-            fields += [f"stat.{k}: {e['stat'][k]} -> {g['stat'][k]}"
-                       for k in e["stat"] if e["stat"][k] != g["stat"][k]]
-            out.append(f"differs: {p}: {fields}")
-    return out
 
 
 # ---------------------------------------------------------------------------- standalone: fence

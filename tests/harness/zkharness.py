@@ -560,11 +560,12 @@ class EnsembleMember(ZkServer):
     """
 
     def __init__(self, ensemble: "ZkEnsemble", myid: int, datadir: Path, workdir: Path,
-                 ports: Mapping[str, int | None], **kwargs):
+                 ports: Mapping[str, int | None], log_dir: Path | None = None, **kwargs):
         super().__init__(ensemble.version, datadir, admin=ports.get("admin") is not None,
                          quorum=True, workdir=workdir, tick_time=ensemble.tick_time, **kwargs)
         self.ensemble = ensemble
         self.myid = myid
+        self.log_dir = Path(log_dir).resolve() if log_dir is not None else None
         self.port = ports["client"]
         self.peer_port = ports["peer"]
         self.election_port = ports["election"]
@@ -578,6 +579,7 @@ class EnsembleMember(ZkServer):
             "initLimit": 10,
             "syncLimit": 5,
             "dataDir": str(self.datadir),
+            **({"dataLogDir": str(self.log_dir)} if self.log_dir is not None else {}),
             "clientPort": self.port,
             "clientPortAddress": "127.0.0.1",
             "maxClientCnxns": 0,
@@ -593,6 +595,9 @@ class EnsembleMember(ZkServer):
             cfg[f"server.{m.myid}"] = f"127.0.0.1:{m.peer_port}:{m.election_port}"
         cfg.update(self.ensemble.config_extra)
         self.datadir.mkdir(parents=True, exist_ok=True)
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        # Written at every start, as Exhibitor does on DC/OS masters (dcos-zk restore drops it).
         (self.datadir / "myid").write_text(f"{self.myid}\n")
         path = self.workdir / "zoo.cfg"
         path.write_text("".join(f"{k}={v}\n" for k, v in cfg.items()))
@@ -621,6 +626,11 @@ class EnsembleMember(ZkServer):
         super().start()
         return self
 
+    @property
+    def exhibitor_dir(self) -> Path:
+        """With layout="dcos": the folder standing for /var/lib/dcos/exhibitor."""
+        return self.datadir.parent.parent
+
     def mode(self) -> str | None:
         """The `Mode:` of its srvr reply (leader, follower, ...), None when not serving."""
         for line in four_letter(self.port, "srvr", timeout=2.0).splitlines():
@@ -636,7 +646,10 @@ class ZkEnsemble:
     (zoo.cfg, server.log) and ports (client, quorum, election, optionally admin), all on
     127.0.0.1. whitelist is 4lw.commands.whitelist ("*" by default; None leaves ZooKeeper's
     default, which since 3.5 is srvr only). tick_time is short (500 ms) so that lost quorums
-    and elections settle quickly.
+    and elections settle quickly. admin=True gives every member its own admin server port
+    (.admin_port; 3.9's admin `snapshot`/`restore` need an authenticated caller, e.g. the
+    superDigest user set through jvm_flags). jvm_flags and snap_count go to every member, as
+    for ZkServer (e.g. ["-Dzookeeper.DigestAuthenticationProvider.superDigest=super:<digest>"]).
 
         with ZkEnsemble("3.8", tmp_path) as ens:     # returns when one leads, all follow
             ens.hosts                                 # "127.0.0.1:p1,127.0.0.1:p2,..."
@@ -644,12 +657,19 @@ class ZkEnsemble:
             ens.wait_serving(members=ens.running_members())
 
     start(wait=False) launches the JVMs and returns at once (the ensemble is still electing).
+
+    layout="dcos" lays each member out as a DC/OS master: dataDir
+    <basedir>/member<N>/exhibitor/zookeeper/snapshot and dataLogDir .../zookeeper/transactions
+    (.log_dir), `/var/lib/dcos/exhibitor` being <basedir>/member<N>/exhibitor (.exhibitor_dir);
+    myid is written at every start, as Exhibitor does.
     """
 
     def __init__(self, version: str, basedir: str | os.PathLike, size: int = 3,
                  admin: bool = False, tick_time: int = 500, whitelist: str | None = "*",
                  config_extra: Mapping[str, object] | None = None, heap: str = "160m",
-                 start_timeout: float = 60.0, log_level: str = "INFO"):
+                 start_timeout: float = 60.0, log_level: str = "INFO",
+                 jvm_flags: Iterable[str] = (), snap_count: int | None = None,
+                 layout: str = "plain"):
         self.version = _check_version(version)
         if version == "3.4":
             raise HarnessError("ZkEnsemble needs ZooKeeper 3.5+")
@@ -663,9 +683,17 @@ class ZkEnsemble:
         for i in range(size):
             mine = dict(zip(kinds, ports[i * len(kinds):(i + 1) * len(kinds)]))
             home = self.basedir / f"member{i + 1}"
-            self.members.append(EnsembleMember(self, i + 1, home / "data", home, mine,
+            if layout == "dcos":
+                zkdir = home / "exhibitor" / "zookeeper"
+                data, logs = zkdir / "snapshot", zkdir / "transactions"
+            elif layout == "plain":
+                data, logs = home / "data", None
+            else:
+                raise ValueError(f"unknown layout {layout!r}: plain or dcos")
+            self.members.append(EnsembleMember(self, i + 1, data, home, mine, log_dir=logs,
                                                heap=heap, start_timeout=start_timeout,
-                                               log_level=log_level))
+                                               log_level=log_level, jvm_flags=jvm_flags,
+                                               snap_count=snap_count))
 
     @property
     def hosts(self) -> str:

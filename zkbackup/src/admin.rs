@@ -238,6 +238,76 @@ pub fn restore_url(url: &str) -> String {
     }
 }
 
+/// The admin server's base URL (`http://host:8080`) of `url`, which may name a command.
+pub fn base_url(url: &str) -> String {
+    let u = url.trim().trim_end_matches('/');
+    match u.find("/commands/") {
+        Some(i) => u.get(..i).unwrap_or(u).to_string(),
+        None => u.to_string(),
+    }
+}
+
+/// Makes a 3.9 member save its in-memory database as a snapshot in its data dir: `GET
+/// /commands/snapshot?streaming=false` (nothing is downloaded). Returns the zxid the file is named
+/// by (the `last_zxid` header).
+///
+/// ZooKeeper's admin `restore` swaps the database in memory and writes nothing to disk: until the
+/// member writes a snapshot of its own, a restart loads the old snapshot and replays the old logs
+/// (the data of before the restore comes back on that member alone).
+///
+/// # Errors
+/// A message without secrets (auth, 429 naming `zookeeper.admin.rateLimiterIntervalInMS`, a
+/// disabled command, a server error).
+pub fn save_snapshot(url: &str, auth: Option<&Auth>) -> Result<Zxid, String> {
+    let request_url = format!("{}/commands/snapshot?streaming=false", base_url(url));
+    let full = public_url(&request_url);
+    let scrub = |m: String| match auth {
+        Some(a) if !a.secret().is_empty() => m.replace(a.secret(), "***"),
+        _ => m,
+    };
+    let mut req = ureq::get(&request_url).timeout(std::time::Duration::from_secs(600));
+    if let Some(a) = auth {
+        req = req.set("Authorization", &a.header());
+    }
+    let resp = match req.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(code, r)) => {
+            let text: String = r
+                .into_string()
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
+            return Err(scrub(match code {
+                401 => format!("{full}: authentication failed (HTTP 401): check --auth"),
+                403 => format!("{full}: not allowed (HTTP 403): the user needs ALL permission on /"),
+                429 => format!("{full}: rate-limited (HTTP 429): the admin server allows one snapshot per zookeeper.admin.rateLimiterIntervalInMS; try again later"),
+                503 => format!("{full}: the snapshot command is disabled (HTTP 503): zookeeper.admin.snapshot.enabled=false"),
+                _ => format!("{full}: HTTP {code}: {}", text.trim()),
+            }));
+        }
+        Err(ureq::Error::Transport(t)) => {
+            return Err(scrub(format!("{full}: {}", transport_error(&t))))
+        }
+    };
+    let header = resp.header("last_zxid").map(str::to_string);
+    let text: String = resp
+        .into_string()
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect();
+    header
+        .as_deref()
+        .and_then(|h| zkfilter::cli::parse_zxid(h).ok())
+        .ok_or_else(|| {
+            scrub(format!(
+                "{full}: no snapshot was written (no last_zxid header): {}",
+                text.trim()
+            ))
+        })
+}
+
 /// POSTs an uncompressed snapshot stream to a 3.9 admin server's `restore` command; returns the
 /// `last_zxid` it reports.
 ///
@@ -317,5 +387,7 @@ mod tests {
         assert!(!format!("{a:?}").contains("s3cret"));
         assert!(Auth::parse("nocolon").is_err());
         assert_eq!(public_url("http://u:p@h:1/x"), "http://h:1/x");
+        assert_eq!(base_url("http://h:1/"), "http://h:1");
+        assert_eq!(base_url("http://h:1/commands/restore"), "http://h:1");
     }
 }

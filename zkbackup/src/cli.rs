@@ -153,11 +153,14 @@ pub struct RestoreArgs {
     /// Say what would be installed and dropped; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Restore even though the member looks alive.
+    /// Restore even though the member looks alive (with --admin: even with --no-fence below the
+    /// members' zxid; the state is then not saved).
     #[arg(long)]
     pub force: bool,
     /// Instead: ZooKeeper 3.9's admin `restore` on each running member in turn (comma-separated
-    /// URLs, http://host:8080).
+    /// URLs, http://host:8080; every member of the ensemble), each then saving it with the admin
+    /// `snapshot`; the clients blocked meanwhile. Then restart the members one at a time, the
+    /// followers first (see the README's runbook).
     #[arg(long, value_name = "URL,…", value_delimiter = ',', conflicts_with_all = ["output", "config", "log_dir"])]
     pub admin: Vec<String>,
     /// Admin credentials: digest:USER:PASSWORD, or @FILE (default: $ZKBACKUP_AUTH).

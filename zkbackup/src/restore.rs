@@ -430,13 +430,86 @@ pub fn restore(
     Ok(code)
 }
 
+/// One member of an admin restore: its URL as given, as shown (no user info), its `stat` probe.
+struct AdminMember {
+    url: String,
+    shown: String,
+    target: crate::status::Target,
+    stat_url: String,
+}
+
+impl AdminMember {
+    fn new(url: &str) -> Result<AdminMember, String> {
+        let shown = crate::admin::public_url(url);
+        Ok(AdminMember {
+            url: url.to_string(),
+            target: crate::status::Target {
+                hostname: shown.clone(),
+                host: String::new(),
+                port: 0,
+                admin: None,
+            },
+            stat_url: crate::status::admin_stat_url(url)?,
+            shown,
+        })
+    }
+
+    /// The member's last processed zxid and whether it leads, from its admin `stat`.
+    fn probe(&self) -> Result<(zkformat::Zxid, crate::status::ServerStatus), String> {
+        let st = crate::status::probe_admin(
+            &self.target,
+            &self.stat_url,
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+        );
+        match st
+            .zxid
+            .as_deref()
+            .and_then(|z| zkfilter::cli::parse_zxid(z).ok())
+        {
+            Some(z) if st.code == crate::status::Code::Serving => Ok((z, st)),
+            _ => Err(format!(
+                "{}: not serving, or no zxid from the admin server's stat ({})",
+                self.shown,
+                st.error
+                    .clone()
+                    .unwrap_or_else(|| st.code.description().to_string())
+            )),
+        }
+    }
+}
+
+/// The last-processed-zxid section of a written admin restore stream.
+fn stream_zxid(path: &Path) -> Result<zkformat::Zxid, String> {
+    let f = fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let summary = zkformat::snapshot::SnapshotReader::open(
+        io::BufReader::new(f),
+        zkformat::Limits::default(),
+    )
+    .and_then(zkformat::snapshot::SnapshotReader::check)
+    .map_err(|e| format!("the filtered stream {}: {e}", path.display()))?;
+    summary
+        .last_zxid
+        .ok_or_else(|| "the filtered stream has no last-processed-zxid section".to_string())
+}
+
 /// Restores a backup on running 3.9 members through their admin servers, one after the other,
-/// with the filtered, uncompressed stream. The state is written at the highest zxid the members
-/// report (their `stat`), so their clients are not refused and their next txns stay above it.
-/// Stops at the first failure, saying which members were restored.
+/// with the filtered, uncompressed stream, and makes each save it (admin `snapshot`).
+///
+/// * The state is written at the highest zxid the members report (their `stat`): their clients
+///   are not refused, their next txns stay above it, and nothing they logged before the restore
+///   is above it (a restart or ZooKeeper 3.9.3's snapshot would replay such txns onto the
+///   restored state). So `--no-fence` (a lower zxid) is refused unless `--force`, and a backup
+///   whose state is above the members' zxid is refused (restore such members offline).
+/// * ZooKeeper's `restore` swaps the database in memory only; each member is then asked for a
+///   snapshot so that a restart loads the restored state, not the old one.
+/// * The members must be quiet (client ports blocked, as ZooKeeper's procedure says): before
+///   each member, every member's zxid is checked, and a write seen during the restore stops it.
+///
+/// Returns 0, or 1 when members were changed and a problem came up after (printed).
 ///
 /// # Errors
-/// A message naming the members restored before the failure.
+/// A message for failures that changed nothing (exit 2).
 pub fn restore_admin(
     store: &dyn Store,
     req: &RestoreRequest,
@@ -447,33 +520,20 @@ pub fn restore_admin(
     if urls.is_empty() {
         return Err("--admin needs at least one URL".into());
     }
+    let members = urls
+        .iter()
+        .map(|u| AdminMember::new(u))
+        .collect::<Result<Vec<_>, _>>()?;
     let f = fetch(store, &req.id, key)?;
     // The members' own zxids: the restored state goes at the highest.
-    let mut top: Option<zkformat::Zxid> = None;
-    for u in urls {
-        let target = crate::status::Target {
-            hostname: crate::admin::public_url(u),
-            host: String::new(),
-            port: 0,
-            admin: None,
-        };
-        let stat_url = crate::status::admin_stat_url(u)?;
-        let st = crate::status::probe_admin(
-            &target,
-            &stat_url,
-            Duration::from_secs(2),
-            Duration::from_secs(5),
-        );
-        match st.zxid.as_deref().and_then(|z| zkfilter::cli::parse_zxid(z).ok()) {
-            Some(z) => top = top.max(Some(z)),
-            None => {
-                return Err(format!(
-                    "{}: no zxid from the admin server's stat ({}): is the member running and serving? Nothing was restored",
-                    target.hostname,
-                    st.error.unwrap_or_else(|| st.code.description().to_string())
-                ))
-            }
-        }
+    let mut top = zkformat::Zxid(0);
+    let mut modes: Vec<(String, String)> = Vec::new();
+    for m in &members {
+        let (z, st) = m
+            .probe()
+            .map_err(|e| format!("{e}: is the member running and serving? Nothing was restored"))?;
+        top = top.max(z);
+        modes.push((m.shown.clone(), st.mode.clone().unwrap_or_default()));
     }
     let work = tempfile::Builder::new()
         .prefix("zkbackup-admin-restore-")
@@ -482,14 +542,8 @@ pub fn restore_admin(
     let stream = work.path().join("restore.snap");
     let mut args = filter_args(req, &f.data.dir, None);
     args.admin_restore = Some(stream.display().to_string());
-    let backup_last = f
-        .manifest
-        .last_zxid
-        .as_deref()
-        .and_then(|z| zkfilter::cli::parse_zxid(z).ok())
-        .unwrap_or_default();
     if !req.no_fence {
-        args.fence_zxid = top.filter(|t| *t > backup_last.max(req.to_zxid.unwrap_or_default()));
+        args.fence_zxid = Some(top);
     }
     let run = RunArgs {
         dry_run: req.dry_run,
@@ -497,43 +551,193 @@ pub fn restore_admin(
         quiet: req.quiet,
         ..RunArgs::default()
     };
-    zkfilter::filter_cmd::datadir::run(args, &run).map_err(|e| e.to_string())?;
+    zkfilter::filter_cmd::datadir::run(args, &run).map_err(|e| {
+        let e = e.to_string();
+        if e.contains("below the data's last zxid") {
+            format!(
+                "the members are at zxid {top}, below the restored state's zxid ({e}): their next txns would get zxids below it, and be lost at their next restart. Nothing was restored: restore these members offline instead (stop them, then `zkbackup restore {} --config zoo.cfg` on each)",
+                req.id
+            )
+        } else {
+            e
+        }
+    })?;
     if req.dry_run {
         if !req.quiet {
+            let urls_shown = members
+                .iter()
+                .map(|m| m.shown.clone())
+                .collect::<Vec<_>>()
+                .join(", ");
             eprintln!(
-                "zkbackup: dry run: would POST the filtered stream to {}",
-                urls.iter()
-                    .map(|u| crate::admin::public_url(u))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "zkbackup: dry run: would POST the filtered stream to {urls_shown}, each member's admin `restore`, then have each save it (admin `snapshot`)"
             );
         }
         return Ok(0);
     }
-    let mut done = Vec::new();
-    for u in urls {
-        let shown = crate::admin::public_url(u);
-        match crate::admin::post_restore(u, auth, &stream) {
+    let w = stream_zxid(&stream)?;
+    let mut persist = true;
+    if w > top {
+        return Err(format!(
+            "the restored state is at zxid {w}, above the members' {top}: their next txns would get zxids below it, and be lost at their next restart. Nothing was restored: restore these members offline instead (stop them, then `zkbackup restore {} --config zoo.cfg` on each)",
+            req.id
+        ));
+    }
+    if w < top {
+        let why = format!(
+            "--no-fence writes the state at zxid {w}, below the members' {top}: the txns they logged in between would be replayed onto the restored state at their next restart (and, on ZooKeeper 3.9.3, by its snapshot command), and their clients that saw those zxids are refused"
+        );
+        if !req.force {
+            return Err(format!(
+                "{why}. Nothing was restored: leave out --no-fence (the state is then written at {top}), or pass --force"
+            ));
+        }
+        eprintln!(
+            "zkbackup: *** --force: {why}; the restored state is not saved to the members' data dirs ***"
+        );
+        persist = false;
+    }
+    let mut restored: Vec<String> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    let fail = |msg: String, restored: &[String]| -> Result<u8, String> {
+        if restored.is_empty() {
+            Err(format!("{msg}; restored before the failure: none"))
+        } else {
+            eprintln!(
+                "error: {msg}; restored before the failure: {} (the others still serve their old data: block the client ports and run the restore again)",
+                restored.join(", ")
+            );
+            Ok(1)
+        }
+    };
+    for (i, m) in members.iter().enumerate() {
+        // Quiet? Every member where it should be: the restored ones at w, the others at top.
+        for (j, other) in members.iter().enumerate() {
+            let expected = if j < i { w } else { top };
+            match other.probe() {
+                Ok((z, _)) if z == expected => {}
+                Ok((z, _)) => {
+                    return fail(
+                        format!(
+                            "{} is at zxid {z}, not {expected}: the ensemble took writes during the restore (block the client ports first, as ZooKeeper's restore procedure says)",
+                            other.shown
+                        ),
+                        &restored,
+                    )
+                }
+                Err(e) => return fail(e, &restored),
+            }
+        }
+        match crate::admin::post_restore(&m.url, auth, &stream) {
             Ok(z) => {
+                if let Some(z) = z.filter(|z| *z != w) {
+                    problems.push(format!(
+                        "{} reports last_zxid {z} after the restore, not the restored state's {w}",
+                        m.shown
+                    ));
+                }
                 if !req.quiet {
                     eprintln!(
-                        "zkbackup: restored {} on {shown} (last_zxid {})",
+                        "zkbackup: restored {} on {} (last_zxid {})",
                         req.id,
+                        m.shown,
                         z.map_or_else(|| "not reported".to_string(), |z| z.to_string())
                     );
                 }
-                done.push(shown);
             }
-            Err(e) => {
-                return Err(format!(
-                    "{e}; restored before the failure: {}",
-                    if done.is_empty() {
-                        "none".to_string()
-                    } else {
-                        done.join(", ")
+            Err(e) => return fail(e, &restored),
+        }
+        restored.push(m.shown.clone());
+        if persist {
+            match crate::admin::save_snapshot(&m.url, auth) {
+                Ok(z) if z == w => {
+                    if !req.quiet {
+                        eprintln!(
+                            "zkbackup: {} saved the restored state (snapshot.{:x} in its data dir)",
+                            m.shown, z.0
+                        );
                     }
-                ))
+                }
+                Ok(z) => problems.push(format!(
+                    "{} saved a snapshot at zxid {z}, not at the restored state's {w}: it applied other txns",
+                    m.shown
+                )),
+                Err(e) => {
+                    return fail(
+                        format!(
+                            "{e}: {} is restored in memory only (a restart would bring its old data back)",
+                            m.shown
+                        ),
+                        &restored,
+                    )
+                }
             }
+        }
+    }
+    // Every member at the same zxid: no write reached only some of them.
+    let mut after = Vec::new();
+    for m in &members {
+        match m.probe() {
+            Ok((z, _)) => after.push((m.shown.clone(), z)),
+            Err(e) => problems.push(e),
+        }
+    }
+    if after.iter().any(|(_, z)| *z != after[0].1) {
+        problems.push(format!(
+            "the members are at different zxids after the restore ({}): the ensemble took writes during it",
+            after
+                .iter()
+                .map(|(s, z)| format!("{s} {z}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("error: {p}");
+        }
+        eprintln!(
+            "error: the members may not hold the same data: block the client ports and run the restore again"
+        );
+        return Ok(1);
+    }
+    if !req.quiet {
+        eprintln!(
+            "zkbackup: restored {} on {} member{} at zxid {w}{}",
+            req.id,
+            members.len(),
+            if members.len() == 1 { "" } else { "s" },
+            if persist {
+                ", saved in each member's data dir"
+            } else {
+                ", NOT saved (a restart brings each member's old data back)"
+            }
+        );
+        let standalone = modes.iter().any(|(_, m)| m == "standalone");
+        if standalone {
+            eprintln!(
+                "zkbackup: next: restart the server ({}), then `zkbackup status --servers HOST:PORT --wait 60`, then unblock the clients. ZooKeeper's admin restore recreates the session tracker without starting it: until the server restarts no session opened after the restore expires (a client that dies leaves its ephemeral nodes, its locks included, behind). Clients connected before the restore are told their session expired at their next heartbeat",
+                modes.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", ")
+            );
+        } else {
+            let followers: Vec<&str> = modes
+                .iter()
+                .filter(|(_, m)| m != "leader")
+                .map(|(s, _)| s.as_str())
+                .collect();
+            let leaders: Vec<&str> = modes
+                .iter()
+                .filter(|(_, m)| m == "leader")
+                .map(|(s, _)| s.as_str())
+                .collect();
+            eprintln!(
+                "zkbackup: next: restart the members one at a time, the followers first ({}), the leader last ({}), each once `zkbackup status --servers … --wait 60` says all serve; then unblock the clients",
+                followers.join(", "),
+                if leaders.is_empty() { "none seen".to_string() } else { leaders.join(", ") }
+            );
+            eprintln!(
+                "zkbackup: why: ZooKeeper's admin restore replaces the database of each member's running server only, not the one its quorum peer loaded at start: an election before every member has restarted (the leader restarting first, a lost quorum) brings the old data back and loses the writes made since the restore; and the leader's new session tracker is not started: until the leader restarts no session opened after the restore expires (a client that dies leaves its ephemeral nodes, its locks included, behind). Clients connected before the restore are told their session expired at their next heartbeat"
+            );
         }
     }
     Ok(0)
