@@ -5,6 +5,9 @@
 # Usage:
 #   benches/compare.sh            # full: >= 1 GiB txn log, 1,000,000-node snapshot, data dir of both
 #   benches/compare.sh --quick    # 64 MiB log, 100,000 nodes (a few minutes)
+#   benches/compare.sh --real DIR # a data dir written by a real server (benches/real_datadir.py):
+#                                 # its log with the most entries, its newest snapshot, the whole dir;
+#                                 # ZooKeeper's tools and server of the version that wrote it
 #   options: --runs N (default 3), --java-runs N (default = --runs), --heap SIZE (JVM -Xmx,
 #            default 4g), --out FILE (also write the table there), --regen (regenerate inputs)
 #
@@ -27,16 +30,17 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-MODE=full RUNS=3 JAVA_RUNS= HEAP=4g OUT= REGEN=0
+MODE=full RUNS=3 JAVA_RUNS= HEAP=4g OUT= REGEN=0 REAL= ZKV=3.8
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) MODE=quick ;;
+    --real) REAL=$(cd "$2" && pwd); MODE=real; shift ;;
     --runs) RUNS=$2; shift ;;
     --java-runs) JAVA_RUNS=$2; shift ;;
     --heap) HEAP=$2; shift ;;
     --out) OUT=$2; shift ;;
     --regen) REGEN=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -50,28 +54,58 @@ trap 'rm -rf "$TMP"' EXIT
 echo "building (release)..." >&2
 cargo build --release -q -p zkfilter -p zkformat-benches --bins
 BIN=$ROOT/target/release
-if [ "$REGEN" = 1 ] || [ ! -f "$GEN/manifest.json" ]; then
-  echo "generating inputs: $LOG_MB MiB of log, $NODES nodes -> $GEN" >&2
-  "$BIN/gen-inputs" --log-mb "$LOG_MB" --nodes "$NODES" --out "$GEN" >/dev/null
+if [ -n "$REAL" ]; then
+  # A real server's data dir: every figure is taken from the files themselves.
+  GEN=$REAL
+  DIR=$REAL/datadir
+  ZKV=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['zookeeper'])" "$REAL/manifest.json")
+  read -r LOG SNAP LOG_BYTES DIR_BYTES RESTORE_BYTES <<<"$(python3 - "$DIR/version-2" <<'PYEOF'
+import sys
+from pathlib import Path
+sys.path.insert(0, "benches")
+from real_datadir import _used
+v2 = Path(sys.argv[1])
+logs = sorted(v2.glob("log.*"), key=lambda p: int(p.name[4:], 16))
+snaps = sorted(v2.glob("snapshot.*"), key=lambda p: int(p.name.split(".")[1], 16))
+used = {p: _used(p) for p in logs}
+log = max(logs, key=lambda p: used[p])
+newest = snaps[-1]
+z = int(newest.name.split(".")[1], 16)
+# The restore reads the newest snapshot and the logs from the one holding zxid z + 1 on.
+start = max([p for p in logs if int(p.name[4:], 16) <= z + 1] or logs[:1], key=lambda p: int(p.name[4:], 16))
+after = [p for p in logs if int(p.name[4:], 16) >= int(start.name[4:], 16)]
+print(log, newest, used[log], sum(p.stat().st_size for p in logs + snaps),
+      newest.stat().st_size + sum(used[p] for p in after))
+PYEOF
+)"
+  SNAP_BYTES=$(stat -c %s "$SNAP")
+  NODES_IN=$("$BIN/zkdump" summary --json "$SNAP" | python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['nodes'])")
+  TXNS=$("$BIN/zkdump" summary --json "$LOG" | python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['txns'])")
+else
+  if [ "$REGEN" = 1 ] || [ ! -f "$GEN/manifest.json" ]; then
+    echo "generating inputs: $LOG_MB MiB of log, $NODES nodes -> $GEN" >&2
+    "$BIN/gen-inputs" --log-mb "$LOG_MB" --nodes "$NODES" --out "$GEN" >/dev/null
+  fi
+  LOG=$(ls "$GEN"/datadir/version-2/log.*)
+  SNAP=$(ls "$GEN"/datadir/version-2/snapshot.*)
+  DIR=$GEN/datadir
+  LOG_BYTES=$(stat -c %s "$LOG")
+  SNAP_BYTES=$(stat -c %s "$SNAP")
+  DIR_BYTES=$((LOG_BYTES + SNAP_BYTES))
+  RESTORE_BYTES=$DIR_BYTES
+  NODES_IN=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['snapshotNodes'])" "$GEN/manifest.json")
+  TXNS=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['logTxns'])" "$GEN/manifest.json")
 fi
-LOG=$(ls "$GEN"/datadir/version-2/log.*)
-SNAP=$(ls "$GEN"/datadir/version-2/snapshot.*)
-DIR=$GEN/datadir
-LOG_BYTES=$(stat -c %s "$LOG")
-SNAP_BYTES=$(stat -c %s "$SNAP")
-DIR_BYTES=$((LOG_BYTES + SNAP_BYTES))
-NODES_IN=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['snapshotNodes'])" "$GEN/manifest.json")
-TXNS=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['logTxns'])" "$GEN/manifest.json")
 
 cp_of() { python3 -c "import sys; sys.path.insert(0, '$ROOT/tests/harness'); import zkharness; print(zkharness.classpath('$1'))"; }
-CP38=$(cp_of 3.8)
+CPZK=$(cp_of "$ZKV")
 CP34=$(cp_of 3.4 2>/dev/null || true)
 L4J=$TMP/log4j.properties
 printf 'log4j.rootLogger=WARN, E\nlog4j.appender.E=org.apache.log4j.ConsoleAppender\nlog4j.appender.E.Target=System.err\nlog4j.appender.E.layout=org.apache.log4j.PatternLayout\n' >"$L4J"
 JAVA=(java "-Xmx$HEAP" "-Dlog4j.configuration=file:$L4J")
 
 # Warm the page cache.
-cat "$LOG" "$SNAP" >/dev/null
+if [ -n "$REAL" ]; then cat "$DIR"/version-2/* >/dev/null; else cat "$LOG" "$SNAP" >/dev/null; fi
 
 # run NAME N CMD... : runs CMD N times (stdout to /dev/null), records "seconds maxrss_kb status"
 # per run in $TMP/NAME.runs.
@@ -91,13 +125,13 @@ run() {
   done
 }
 
-# zk_start NAME N: a ZooKeeper 3.8 server's start-up on the data dir, N times.
+# zk_start NAME N: a ZooKeeper $ZKV server's start-up on the data dir, N times.
 zk_start() {
   local name=$1 n=$2
   : >"$TMP/$name.runs"
   for _ in $(seq "$n"); do
     local j st=0
-    j=$(TMPDIR=$TMP python3 "$ROOT/benches/zk_startup.py" --version 3.8 --heap "$HEAP" "$DIR") || st=$?
+    j=$(TMPDIR=$TMP python3 "$ROOT/benches/zk_startup.py" --version "$ZKV" --heap "$HEAP" "$DIR") || st=$?
     python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['seconds'], d['maxrss_kb'] or 0, sys.argv[2])" "${j:-{\"seconds\":0,\"maxrss_kb\":0\}}" "$st" >>"$TMP/$name.runs"
     echo "  $name: $(tail -1 "$TMP/$name.runs") ($j)" >&2
   done
@@ -116,16 +150,17 @@ EOF
 echo "fuzzer processes while measuring: $(pgrep -fc fuzz || true)" >&2
 echo "dump of the log" >&2
 run ours_dump_log "$RUNS" "$BIN/zkdump" "$LOG"
-run zk_dump_log "$JAVA_RUNS" "${JAVA[@]}" -cp "$CP38" org.apache.zookeeper.server.persistence.TxnLogToolkit -d "$LOG"
+run zk_dump_log "$JAVA_RUNS" "${JAVA[@]}" -cp "$CPZK" org.apache.zookeeper.server.persistence.TxnLogToolkit -d "$LOG"
 if [ -n "$CP34" ]; then
   run zk34_logformatter "$JAVA_RUNS" "${JAVA[@]}" -cp "$CP34" org.apache.zookeeper.server.LogFormatter "$LOG"
 fi
 echo "verify" >&2
 run ours_verify_log "$RUNS" "$BIN/zkdump" verify "$LOG"
 run ours_verify_dir "$RUNS" "$BIN/zkdump" verify "$DIR"
+run ours_verify_dir_1core "$RUNS" taskset -c 0 "$BIN/zkdump" verify "$DIR"
 echo "dump of the snapshot" >&2
 run ours_dump_snap "$RUNS" "$BIN/zkdump" "$SNAP"
-run zk_dump_snap "$JAVA_RUNS" "${JAVA[@]}" -cp "$CP38" org.apache.zookeeper.server.SnapshotFormatter "$SNAP"
+run zk_dump_snap "$JAVA_RUNS" "${JAVA[@]}" -cp "$CPZK" org.apache.zookeeper.server.SnapshotFormatter "$SNAP"
 echo "filters" >&2
 run ours_filter_log "$RUNS" sh -c "\"$BIN/zkfilter\" log --quiet - -o - <\"$LOG\""
 run ours_filter_log_pipe "$RUNS" sh -c "cat \"$LOG\" | \"$BIN/zkfilter\" log --quiet - -o -"
@@ -138,7 +173,11 @@ table() {
   local cpu mem
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
-  echo "Inputs ($MODE): txn log $(numfmt --to=iec "$LOG_BYTES") ($TXNS txns), snapshot $(numfmt --to=iec "$SNAP_BYTES") ($NODES_IN nodes), data dir = both."
+  if [ -n "$REAL" ]; then
+    echo "Inputs (real $ZKV server, $REAL): txn log $(basename "$LOG") ($TXNS txns, $(numfmt --to=iec "$LOG_BYTES") of entries in a $(numfmt --to=iec "$(stat -c %s "$LOG")") file), snapshot $(basename "$SNAP") ($(numfmt --to=iec "$SNAP_BYTES"), $NODES_IN nodes), data dir of $(ls "$DIR/version-2" | wc -l) files ($(numfmt --to=iec "$DIR_BYTES"); a restore reads $(numfmt --to=iec "$RESTORE_BYTES") of it). Log throughput counts bytes of entries."
+  else
+    echo "Inputs ($MODE): txn log $(numfmt --to=iec "$LOG_BYTES") ($TXNS txns), snapshot $(numfmt --to=iec "$SNAP_BYTES") ($NODES_IN nodes), data dir = both."
+  fi
   echo "Machine: $(nproc) cores, $cpu, $mem; JVM $(java -version 2>&1 | head -1 | cut -d'"' -f2) -Xmx$HEAP;"\
        "runs: ours $RUNS, ZooKeeper $JAVA_RUNS; fuzzers running at the end: $(pgrep -fc fuzz || true)."
   echo
@@ -159,14 +198,18 @@ table() {
     [ "$of" != 0 ] && os="$os ($of failed)"
     echo "| $1 | $os s | $orss MiB | $4 | $zs | $zrss | $sp | $tp |"
   }
-  row "dump txn log (text)" ours_dump_log zk_dump_log "TxnLogToolkit -d (3.8)" "$LOG_BYTES"
+  row "dump txn log (text)" ours_dump_log zk_dump_log "TxnLogToolkit -d ($ZKV)" "$LOG_BYTES"
   if [ -n "$CP34" ]; then
     row "dump txn log (text), vs 3.4" ours_dump_log zk34_logformatter "LogFormatter (3.4)" "$LOG_BYTES"
   fi
-  row "verify txn log" ours_verify_log zk_dump_log "TxnLogToolkit -d (3.8)" "$LOG_BYTES"
-  row "dump snapshot (text)" ours_dump_snap zk_dump_snap "SnapshotFormatter (3.8)" "$SNAP_BYTES"
-  row "zkfilter datadir vs server start-up load" ours_datadir zk_datadir "ZooKeeperServerMain 3.8 until srvr" "$DIR_BYTES"
+  row "verify txn log" ours_verify_log zk_dump_log "TxnLogToolkit -d ($ZKV)" "$LOG_BYTES"
+  row "dump snapshot (text)" ours_dump_snap zk_dump_snap "SnapshotFormatter ($ZKV)" "$SNAP_BYTES"
+  row "zkfilter datadir vs server start-up load" ours_datadir zk_datadir "ZooKeeperServerMain $ZKV until srvr" "$RESTORE_BYTES"
   row "zkdump verify DATADIR (replay + digests)" ours_verify_dir "" "" "$DIR_BYTES"
+  row "zkdump verify DATADIR on one core (taskset -c 0)" ours_verify_dir_1core "" "" "$DIR_BYTES"
+  echo
+  python3 -c "import sys; print(f'verify DATADIR: 2 cores are {float(sys.argv[1])/float(sys.argv[2]):.2f}x one core')" \
+    "$(med ours_verify_dir_1core | cut -d' ' -f1)" "$(med ours_verify_dir | cut -d' ' -f1)"
   row "zkfilter log (stdin -> stdout)" ours_filter_log "" "" "$LOG_BYTES"
   row "zkfilter log (cat LOG | zkfilter log)" ours_filter_log_pipe "" "" "$LOG_BYTES"
   row "zkfilter snapshot" ours_filter_snap "" "" "$SNAP_BYTES"

@@ -20,11 +20,12 @@ restores, each followed by starting every member and `zkbackup status --servers 
 * `zkbackup export ID -o zk.tar.gz --layout dcos`, then `dcos-zk restore zk.tar.gz` on each
   member (emulated the same way: the old zookeeper/ copied aside and deleted, the tar extracted
   into <exhibitor>);
-* "Data dirs without zkbackup": the dcos-zk backup extracted (`tar -xzf zk-backup.tar.gz -C
-  zk-backup`), `zkfilter datadir zk-backup/zookeeper/snapshot --log-dir
-  zk-backup/zookeeper/transactions -o zk-clean --report zk-report.json`, then on each member `mv`
-  the data dir's and the log dir's version-2 aside and `cp -a zk-clean/version-2` into the data
-  dir.
+* "Data dirs without zkbackup": `zkfilter datadir zk-backup.tar.gz -o zk-clean --report
+  zk-report.json` on the dcos-zk backup as it is (a split data dir: snapshot/ and transactions/;
+  the extract-by-hand form, `tar -xzf zk-backup.tar.gz -C zk-backup` then `zkfilter datadir
+  zk-backup/zookeeper/snapshot --log-dir zk-backup/zookeeper/transactions`, must write the same
+  bytes), then on each member `mv` the data dir's and the log dir's version-2 aside and `cp -a
+  zk-clean/version-2` into the data dir.
 
 Each time every member serves the backed-up persistent tree exactly (data, ACL, served stats),
 with no ephemeral node, and a new sequential node gets a number above every one handed out before.
@@ -250,17 +251,17 @@ def dcos(tmp_path_factory, zkbackup_bin):
         res["timings"]["export + dcos-zk restore x3"] = time.monotonic() - t
         serve_and_capture("dcos")
 
-        # 3. Without zkbackup: zkfilter datadir on the dcos-zk backup, version-2 replaced.
-        # (zkfilter refuses the tar itself: its data files are in two folders, snapshot/ and
-        # transactions/, so the runbook extracts it first.)
+        # 3. Without zkbackup: zkfilter datadir on the dcos-zk backup as it is (its data files
+        # are in two folders, snapshot/ and transactions/: a split data dir), version-2 replaced.
+        # The extract-by-hand form (--log-dir) must write the same bytes.
         clean, report = base / "zk-clean", base / "zk-report.json"
-        res["zkfilter_tar"] = subprocess.run([str(ZKFILTER), "datadir", str(zk_backup), "-o",
-                                              str(clean)], capture_output=True, text=True)
-        unpacked = base / "zk-backup"
+        res["zkfilter_tar"] = run(ZKFILTER, "datadir", zk_backup, "-o", clean, "--report", report)
+        unpacked, by_hand = base / "zk-backup", base / "zk-clean-by-hand"
         run("mkdir", unpacked)
         run("tar", "-xzf", zk_backup, "-C", unpacked)
         run(ZKFILTER, "datadir", unpacked / "zookeeper/snapshot", "--log-dir",
-            unpacked / "zookeeper/transactions", "-o", clean, "--report", report)
+            unpacked / "zookeeper/transactions", "-o", by_hand)
+        res["clean_state"], res["by_hand_state"] = dir_state(clean), dir_state(by_hand)
         res["report"] = json.loads(report.read_text())
         for m in ens.members:
             run("mv", m.datadir / "version-2", m.datadir / "version-2.old")
@@ -337,13 +338,20 @@ def test_dcos_export_restored_by_dcos_zk(dcos):
 
 
 def test_dcos_zk_backup_filtered_with_zkfilter(dcos):
-    # The tar as it is: refused (two folders of data files), so the runbook extracts it first.
-    t = dcos["zkfilter_tar"]
-    assert t.returncode == 2 and "several folders" in t.stderr, explain(t)
+    # The tar as it is: a split data dir (snapshot/ and transactions/), read as the data dir and
+    # its log dir, said so; the same bytes as the extract-by-hand form with --log-dir.
     names = dcos["dcos_zk_backup_names"]
     assert any(n.startswith("./zookeeper/transactions/version-2/log.") for n in names), names
+    assert any(n.startswith("./zookeeper/snapshot/version-2/snapshot.") for n in names), names
     assert not [n for n in names if n.endswith("myid")], names
+    t = dcos["zkfilter_tar"]
+    assert ("archive holds a split data dir: snapshots in ./zookeeper/snapshot/version-2, logs in "
+            "./zookeeper/transactions/version-2") in t.stderr, explain(t)
+    assert any(n.startswith("version-2/snapshot.") for n in dcos["clean_state"]), dcos["clean_state"]
+    assert dcos["clean_state"] == dcos["by_hand_state"]
     rep = dcos["report"]
+    assert rep["details"]["splitDataDir"] == {"snapshots": "./zookeeper/snapshot/version-2",
+                                              "logs": "./zookeeper/transactions/version-2"}, rep["details"]
     assert rep["dropped"]["ephemeral"]["count"] >= 3, rep["dropped"]
     assert any(g["recipe"] == "lock" for g in rep["ephemeralGroups"]), rep["ephemeralGroups"]
     check_served(dcos, "zkfilter", served_without_ephemerals(dcos["at_loss"]))

@@ -207,6 +207,28 @@ pub fn describe_folder(dir: &Path) -> String {
     }
 }
 
+/// An archive whose ZooKeeper files sit in two folders, a `dataDir` (the snapshots, and the
+/// epoch files) and its `dataLogDir` (the txn logs), as DC/OS's `dcos-zk backup` writes them
+/// (`./zookeeper/snapshot/version-2/`, `./zookeeper/transactions/version-2/`). They are unpacked
+/// into one folder: read together, as with `--log-dir`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitDataDir {
+    /// The folder of the snapshots, as named in the archive.
+    pub snapshots: String,
+    /// The folder of the txn logs, as named in the archive.
+    pub logs: String,
+}
+
+impl SplitDataDir {
+    /// "archive holds a split data dir: snapshots in …, logs in …".
+    pub fn note(&self) -> String {
+        format!(
+            "archive holds a split data dir: snapshots in {}, logs in {}, read together as a dataDir and its dataLogDir",
+            self.snapshots, self.logs
+        )
+    }
+}
+
 /// A data dir ready to scan: a folder given as it is, or one unpacked from an archive (removed
 /// when this is dropped).
 #[derive(Debug)]
@@ -217,7 +239,17 @@ pub struct DataDirInput {
     pub shown: String,
     /// The archive kind when the data came from one.
     pub archive: Option<ArchiveCompression>,
+    /// Set when the archive held a split data dir (snapshots and logs in two folders), unpacked
+    /// into `dir` together.
+    pub split: Option<SplitDataDir>,
     _unpacked: Option<tempfile::TempDir>,
+}
+
+impl DataDirInput {
+    /// The note to show when the archive held a split data dir.
+    pub fn note(&self) -> Option<String> {
+        self.split.as_ref().map(SplitDataDir::note)
+    }
 }
 
 /// Opens a data dir input for `tool_mode` (e.g. `zkfilter datadir`): a folder, a tar archive of
@@ -244,6 +276,7 @@ pub fn open_data_dir(arg: &str, tool_mode: &str) -> Result<DataDirInput, CliErro
             dir: path.to_path_buf(),
             shown: arg.to_string(),
             archive: None,
+            split: None,
             _unpacked: None,
         });
     }
@@ -279,6 +312,14 @@ impl Materialized {
             Materialized::AsIs => (Path::new(arg), None),
             Materialized::File { path, .. } => (path, Some(path)),
             Materialized::DataDir(d) => (&d.dir, Some(&d.dir)),
+        }
+    }
+
+    /// The note to show when an archive held a split data dir.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Materialized::DataDir(d) => d.note(),
+            _ => None,
         }
     }
 }
@@ -370,21 +411,39 @@ pub fn unpack(
         .prefix("zkformat-unpacked-")
         .tempdir()
         .map_err(|e| CliError::io("temporary folder", &e))?;
-    let dir = extract_data_files(reader, unpacked.path(), shown)?;
+    let (dir, split) = extract_data_files(reader, unpacked.path(), shown)?;
     Ok(DataDirInput {
         dir,
         shown: shown.to_string(),
         archive: Some(c),
+        split,
         _unpacked: Some(unpacked),
     })
 }
 
+/// The ZooKeeper files of one folder of an archive.
+#[derive(Debug, Default)]
+struct Group {
+    /// Where its files are unpacked (`dest/g<idx>`).
+    idx: usize,
+    snapshots: usize,
+    logs: usize,
+    epochs: usize,
+}
+
 /// Extracts the ZooKeeper files of a tar stream (logs, snapshots, epoch files; nothing else,
 /// and only by their base names, so no entry can land outside `dest`) into `dest`; returns the
-/// folder that holds them.
-fn extract_data_files(reader: impl Read, dest: &Path, name: &str) -> Result<PathBuf, CliError> {
+/// folder that holds them. Files from one folder are taken as they are; files from two folders,
+/// one holding only snapshots (and epoch files) and the other only txn logs, are a split data
+/// dir (a `dataDir` and its `dataLogDir`, as `dcos-zk backup` archives them) and are put
+/// together; anything else spread over several folders is refused.
+fn extract_data_files(
+    reader: impl Read,
+    dest: &Path,
+    name: &str,
+) -> Result<(PathBuf, Option<SplitDataDir>), CliError> {
     let mut ar = tar::Archive::new(reader);
-    let mut groups: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let mut groups: std::collections::BTreeMap<String, Group> = std::collections::BTreeMap::new();
     let damaged = |e: &io::Error| {
         let mut c = CliError::msg(format!("the archive cannot be read: {e}")).with_path(name);
         c.hint = Some("the archive is damaged or cut short; check it with `tar -tvf`".into());
@@ -404,10 +463,9 @@ fn extract_data_files(reader: impl Read, dest: &Path, name: &str) -> Result<Path
         else {
             continue;
         };
-        let is_data = zkformat::zxid::parse_file_name(&base).is_some()
-            || base == "acceptedEpoch"
-            || base == "currentEpoch";
-        if !is_data {
+        let kind = zkformat::zxid::parse_file_name(&base).map(|n| n.kind);
+        let is_epoch = base == "acceptedEpoch" || base == "currentEpoch";
+        if kind.is_none() && !is_epoch {
             continue;
         }
         let parent = path
@@ -415,8 +473,16 @@ fn extract_data_files(reader: impl Read, dest: &Path, name: &str) -> Result<Path
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let n = groups.len();
-        let idx = *groups.entry(parent).or_insert(n);
-        let dir = dest.join(format!("g{idx}"));
+        let group = groups.entry(parent).or_insert_with(|| Group {
+            idx: n,
+            ..Group::default()
+        });
+        match kind {
+            Some(zkformat::zxid::FileNameKind::Log) => group.logs += 1,
+            Some(zkformat::zxid::FileNameKind::Snapshot(_)) => group.snapshots += 1,
+            None => group.epochs += 1,
+        }
+        let dir = dest.join(format!("g{}", group.idx));
         fs::create_dir_all(&dir).map_err(|e| CliError::io(&dir.display().to_string(), &e))?;
         let target = dir.join(&base);
         let mut out = fs::File::create(&target)
@@ -436,19 +502,139 @@ fn extract_data_files(reader: impl Read, dest: &Path, name: &str) -> Result<Path
             })?;
         }
     }
-    match groups.len() {
-        0 => {
+    let mut folders = groups.iter();
+    match (folders.next(), folders.next(), folders.next()) {
+        (None, _, _) => {
             let mut e = CliError::msg("the archive holds no ZooKeeper log or snapshot file")
                 .with_path(name);
             e.hint = Some(format!("expected {DATA_DIR_EXPECTED}"));
             Err(e)
         }
-        1 => Ok(dest.join("g0")),
-        _ => Err(CliError::msg(format!(
-            "the archive holds data files in several folders ({}); extract it and pass the one to use",
-            groups.keys().cloned().collect::<Vec<_>>().join(", ")
-        ))
-        .with_path(name)),
+        (Some((_, g)), None, _) => Ok((dest.join(format!("g{}", g.idx)), None)),
+        (Some(a), Some(b), None) => {
+            let snaps_only = |g: &Group| g.snapshots > 0 && g.logs == 0;
+            let logs_only = |g: &Group| g.logs > 0 && g.snapshots == 0 && g.epochs == 0;
+            let ((snap_name, snaps), (log_name, logs)) = if snaps_only(a.1) && logs_only(b.1) {
+                (a, b)
+            } else if snaps_only(b.1) && logs_only(a.1) {
+                (b, a)
+            } else {
+                return Err(several_folders(&groups, name));
+            };
+            let into = dest.join(format!("g{}", snaps.idx));
+            let from = dest.join(format!("g{}", logs.idx));
+            // Snapshots and logs have different names: nothing is overwritten.
+            let listed =
+                fs::read_dir(&from).map_err(|e| CliError::io(&from.display().to_string(), &e))?;
+            for f in listed {
+                let f = f.map_err(|e| CliError::io(&from.display().to_string(), &e))?;
+                let target = into.join(f.file_name());
+                fs::rename(f.path(), &target)
+                    .map_err(|e| CliError::io(&target.display().to_string(), &e))?;
+            }
+            let _ = fs::remove_dir(&from);
+            Ok((
+                into,
+                Some(SplitDataDir {
+                    snapshots: snap_name.clone(),
+                    logs: log_name.clone(),
+                }),
+            ))
+        }
+        _ => Err(several_folders(&groups, name)),
+    }
+}
+
+/// The refusal for an archive whose data files are spread over folders in a way that is not a
+/// split data dir.
+fn several_folders(groups: &std::collections::BTreeMap<String, Group>, name: &str) -> CliError {
+    let mut e = CliError::msg(format!(
+        "the archive holds data files in several folders ({}); extract it and pass the one to use",
+        groups.keys().cloned().collect::<Vec<_>>().join(", ")
+    ))
+    .with_path(name);
+    e.hint = Some("an archive is read as it is when its data files are in one folder, or in two where one holds only the snapshots (and epoch files) and the other only the txn logs (a dataDir and its dataLogDir)".into());
+    e
+}
+
+/// A folder whose ZooKeeper files are in two of its sub-folders, a `dataDir` holding only
+/// snapshots (and epoch files) and a `dataLogDir` holding only txn logs (each the folder holding
+/// `version-2/`, or that `version-2` itself), as a DC/OS master keeps them
+/// (`/var/lib/dcos/exhibitor/zookeeper/{snapshot,transactions}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitFolders {
+    /// The folder given.
+    pub dir: PathBuf,
+    /// The sub-folder of the snapshots.
+    pub snapshots: PathBuf,
+    /// The sub-folder of the txn logs.
+    pub logs: PathBuf,
+}
+
+impl SplitFolders {
+    /// Looks for that layout in `dir`'s sub-folders; `None` when it is not one.
+    pub fn find(dir: &Path) -> Option<SplitFolders> {
+        let mut snapshots = Vec::new();
+        let mut logs = Vec::new();
+        let mut other = 0usize;
+        let mut subs: Vec<PathBuf> = fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        subs.sort();
+        for sub in subs {
+            let Ok(dd) = zkformat::datadir::DataDir::scan(&sub) else {
+                continue;
+            };
+            let epochs = dd.accepted_epoch.is_some() || dd.current_epoch.is_some();
+            match (dd.snapshots.is_empty(), dd.logs.is_empty()) {
+                (true, true) if !epochs => {}
+                (false, true) => snapshots.push(sub),
+                (true, false) if !epochs => logs.push(sub),
+                _ => other += 1,
+            }
+        }
+        match (snapshots.as_slice(), logs.as_slice(), other) {
+            ([s], [l], 0) => Some(SplitFolders {
+                dir: dir.to_path_buf(),
+                snapshots: s.clone(),
+                logs: l.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// What to run instead, for `tool_mode` (`zkfilter datadir`, `zkdump verify`, …): the
+    /// `--log-dir` form where the tool has it, else the folder as an archive on standard input.
+    pub fn hint(&self, tool_mode: &str) -> String {
+        let (s, l) = (shell_word(&self.snapshots), shell_word(&self.logs));
+        let what = format!(
+            "its snapshots and txn logs are in two folders, a dataDir and its dataLogDir ({s} and {l})"
+        );
+        match tool_mode {
+            "zkfilter datadir" | "zkdump verify" => {
+                format!("{what}: pass them as `{tool_mode} {s} --log-dir {l}`")
+            }
+            _ => format!(
+                "{what}: pass them as an archive, `tar -C {} -c . | {tool_mode} -`",
+                shell_word(&self.dir)
+            ),
+        }
+    }
+}
+
+/// `p` as one shell word (single-quoted when it holds anything but plain characters).
+fn shell_word(p: &Path) -> String {
+    let s = p.display().to_string();
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:=@%".contains(c))
+    {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
@@ -512,7 +698,8 @@ mod tests {
             ("d/myid", b"3"),
         ]);
         let t = tempfile::tempdir().unwrap();
-        let dir = extract_data_files(&tar[..], t.path(), "a.tar").unwrap();
+        let (dir, split) = extract_data_files(&tar[..], t.path(), "a.tar").unwrap();
+        assert_eq!(split, None);
         let mut names: Vec<_> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -524,10 +711,126 @@ mod tests {
         let inner = t2.path().join("a/b");
         fs::create_dir_all(&inner).unwrap();
         let evil = tar_of(&[("../../log.5", b"no")]);
-        let dir = extract_data_files(&evil[..], &inner, "e.tar").unwrap();
+        let (dir, _) = extract_data_files(&evil[..], &inner, "e.tar").unwrap();
         assert!(dir.join("log.5").exists() && dir.starts_with(&inner));
         assert!(!t2.path().join("log.5").exists());
         let e = extract_data_files(&tar_of(&[("a", b"x")])[..], t.path(), "b.tar").unwrap_err();
         assert!(e.message.contains("no ZooKeeper"));
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_split_data_dir_is_put_together() {
+        // As `dcos-zk backup` writes it: dataDir and dataLogDir side by side.
+        let tar = tar_of(&[
+            ("./zookeeper/transactions/version-2/log.1", b"log"),
+            ("./zookeeper/snapshot/version-2/snapshot.0", b"snap"),
+            ("./zookeeper/snapshot/version-2/acceptedEpoch", b"1"),
+            ("./zookeeper/snapshot/version-2/currentEpoch", b"1"),
+            ("./zookeeper/transactions/version-2/log.5", b"log"),
+            ("./zookeeper/snapshot/version-2/snapshot.4", b"snap"),
+        ]);
+        let t = tempfile::tempdir().unwrap();
+        let (dir, split) = extract_data_files(&tar[..], t.path(), "zk.tar").unwrap();
+        assert_eq!(
+            names_in(&dir),
+            [
+                "acceptedEpoch",
+                "currentEpoch",
+                "log.1",
+                "log.5",
+                "snapshot.0",
+                "snapshot.4"
+            ]
+        );
+        let split = split.unwrap();
+        assert_eq!(split.snapshots, "./zookeeper/snapshot/version-2");
+        assert_eq!(split.logs, "./zookeeper/transactions/version-2");
+        assert!(split.note().starts_with(
+            "archive holds a split data dir: snapshots in ./zookeeper/snapshot/version-2, logs in ./zookeeper/transactions/version-2"
+        ));
+        assert_eq!(names_in(t.path()).len(), 1, "one folder left");
+    }
+
+    #[test]
+    fn other_spreads_are_refused() {
+        let refused = |files: &[(&str, &[u8])]| {
+            let t = tempfile::tempdir().unwrap();
+            extract_data_files(&tar_of(files)[..], t.path(), "x.tar")
+                .unwrap_err()
+                .message
+        };
+        // Logs in both folders.
+        let m = refused(&[("a/snapshot.0", b"s"), ("a/log.1", b"l"), ("b/log.5", b"l")]);
+        assert!(m.contains("several folders (a, b)"), "{m}");
+        // Snapshots in both.
+        let m = refused(&[
+            ("a/snapshot.0", b"s"),
+            ("b/snapshot.5", b"s"),
+            ("b/log.5", b"l"),
+        ]);
+        assert!(m.contains("several folders (a, b)"), "{m}");
+        // Epoch files with the logs.
+        let m = refused(&[
+            ("a/snapshot.0", b"s"),
+            ("b/log.1", b"l"),
+            ("b/currentEpoch", b"1"),
+        ]);
+        assert!(m.contains("several folders (a, b)"), "{m}");
+        // Three folders.
+        let m = refused(&[("a/snapshot.0", b"s"), ("b/log.1", b"l"), ("c/log.9", b"l")]);
+        assert!(m.contains("several folders (a, b, c)"), "{m}");
+    }
+
+    #[test]
+    fn split_folders_are_found_with_the_log_dir_form() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("my zk");
+        for (f, data) in [
+            ("snapshot/version-2/snapshot.0", "s"),
+            ("snapshot/version-2/currentEpoch", "1"),
+            ("snapshot/myid", "1"),
+            ("transactions/version-2/log.1", "l"),
+            ("empty/x", ""),
+        ] {
+            let p = d.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, data).unwrap();
+        }
+        let s = SplitFolders::find(&d).unwrap();
+        assert_eq!(
+            (s.snapshots.clone(), s.logs.clone()),
+            (d.join("snapshot"), d.join("transactions"))
+        );
+        let (sw, lw) = (shell_word(&s.snapshots), shell_word(&s.logs));
+        assert!(
+            sw.starts_with('\'') && sw.ends_with("my zk/snapshot'"),
+            "{sw}"
+        );
+        let h = s.hint("zkfilter datadir");
+        assert!(
+            h.contains(&format!("`zkfilter datadir {sw} --log-dir {lw}`")),
+            "{h}"
+        );
+        let h = s.hint("zkdump summary");
+        assert!(
+            h.contains(&format!(
+                "tar -C {} -c . | zkdump summary -",
+                shell_word(&d)
+            )),
+            "{h}"
+        );
+        assert_eq!(shell_word(Path::new("it's")), "'it'\\''s'");
+        // Logs on both sides: not a split data dir.
+        fs::write(d.join("snapshot/version-2/log.3"), "l").unwrap();
+        assert_eq!(SplitFolders::find(&d), None);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 use std::path::Path;
 
 use memmap2::Mmap;
@@ -41,6 +41,60 @@ impl FileBytes {
         (&file).read_to_end(&mut v)?;
         Ok(FileBytes::Owned(v))
     }
+
+    /// Like [`FileBytes::open`], with the file's holes: the byte ranges a sparse file stores no
+    /// data for, which read as zeros (sorted, not overlapping; empty where the file system or
+    /// platform cannot tell). ZooKeeper preallocates its logs by writing one byte far past the
+    /// end, so most of a log's zero tail is a hole: [`crate::txnlog::TxnLog::with_holes`] counts
+    /// it without reading it.
+    ///
+    /// # Errors
+    /// As [`FileBytes::open`].
+    pub fn open_with_holes(path: &Path) -> io::Result<(FileBytes, Vec<Range<usize>>)> {
+        let bytes = FileBytes::open(path)?;
+        let holes = match &bytes {
+            FileBytes::Mapped(m) => {
+                File::open(path).map_or_else(|_| Vec::new(), |f| holes_of(&f, m.len()))
+            }
+            FileBytes::Owned(_) => Vec::new(),
+        };
+        Ok((bytes, holes))
+    }
+}
+
+/// The holes of the first `len` bytes of `file`, from `lseek`'s `SEEK_HOLE`/`SEEK_DATA`.
+#[cfg(target_os = "linux")]
+fn holes_of(file: &File, len: usize) -> Vec<Range<usize>> {
+    use rustix::fs::{seek, SeekFrom};
+    let mut holes = Vec::new();
+    let mut pos = 0usize;
+    while pos < len {
+        let Ok(hole) = seek(file, SeekFrom::Hole(pos as u64)) else {
+            break;
+        };
+        let hole = usize::try_from(hole).unwrap_or(usize::MAX);
+        if hole >= len {
+            break;
+        }
+        let data = match seek(file, SeekFrom::Data(hole as u64)) {
+            Ok(d) => usize::try_from(d).unwrap_or(usize::MAX).min(len),
+            // No data after the hole: it runs to the end of the file.
+            Err(e) if e == rustix::io::Errno::NXIO => len,
+            Err(_) => break,
+        };
+        if data <= hole {
+            break;
+        }
+        holes.push(hole..data);
+        pos = data;
+    }
+    holes
+}
+
+/// Holes are not looked for on this platform.
+#[cfg(not(target_os = "linux"))]
+fn holes_of(_file: &File, _len: usize) -> Vec<Range<usize>> {
+    Vec::new()
 }
 
 impl Deref for FileBytes {

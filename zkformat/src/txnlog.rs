@@ -16,6 +16,7 @@
 //! and the same error offsets.
 
 use std::io::{self, Read, Write};
+use std::ops::Range;
 
 use byteorder::{BigEndian, ByteOrder};
 
@@ -196,6 +197,22 @@ impl<'a> TxnEntry<'a> {
             None => self.record().map(|r| r.digest.is_some()),
         }
     }
+
+    /// Checks that the payload decodes, as [`TxnEntry::check_record`] does (same errors), and
+    /// returns the path the txn acts on (`None` for ops without one, as [`Txn::path`]): the
+    /// common records are read in place, the others decoded in full. For readers that show
+    /// every txn's path (the Python package's iterator).
+    ///
+    /// [`Txn::path`]: crate::txn::Txn::path
+    ///
+    /// # Errors
+    /// As [`TxnEntry::record`].
+    pub fn check_path(&self) -> Result<Option<&'a [u8]>> {
+        match crate::txn::shape(self.payload(), self.header.op) {
+            Some(found) => Ok(found.path.and_then(|(a, b)| self.payload().get(a..b))),
+            None => self.record().map(|r| r.body.path()),
+        }
+    }
 }
 
 /// What one parser step found.
@@ -370,11 +387,43 @@ impl LogParser {
     }
 }
 
+/// Length of the bytes after a log's end, and how many of them are not zero.
+///
+/// ZooKeeper preallocates logs in 64 MiB steps, so a real log's tail is often most of the file:
+/// blocks of 64 bytes are first tested for zero with a wide OR (vectorised), and only a block
+/// that holds a non-zero byte is counted byte by byte.
 fn count_trailing(bytes: &[u8]) -> (u64, u64) {
-    (
-        bytes.len() as u64,
-        bytes.iter().filter(|&&b| b != 0).count() as u64,
-    )
+    const BLOCK: usize = 64;
+    let mut blocks = bytes.chunks_exact(BLOCK);
+    let mut nonzero = 0u64;
+    for block in &mut blocks {
+        if block.iter().fold(0u8, |acc, &b| acc | b) != 0 {
+            nonzero += block.iter().filter(|&&b| b != 0).count() as u64;
+        }
+    }
+    nonzero += blocks.remainder().iter().filter(|&&b| b != 0).count() as u64;
+    (bytes.len() as u64, nonzero)
+}
+
+/// [`count_trailing`] of `data[from..]`, where the `holes` (sorted) are known zeros, not read.
+fn count_trailing_outside(data: &[u8], from: usize, holes: &[Range<usize>]) -> (u64, u64) {
+    let len = data.len();
+    let mut pos = from.min(len);
+    let total = (len - pos) as u64;
+    let mut nonzero = 0u64;
+    for hole in holes {
+        if hole.end <= pos {
+            continue;
+        }
+        let start = hole.start.clamp(pos, len);
+        nonzero += count_trailing(data.get(pos..start).unwrap_or(&[])).1;
+        pos = hole.end.clamp(start, len);
+        if pos == len {
+            break;
+        }
+    }
+    nonzero += count_trailing(data.get(pos..).unwrap_or(&[])).1;
+    (total, nonzero)
 }
 
 /// A txn log held in memory (a memory-mapped file or a buffer).
@@ -383,6 +432,7 @@ pub struct TxnLog<'a> {
     data: &'a [u8],
     header: FileHeader,
     limits: Limits,
+    holes: &'a [Range<usize>],
 }
 
 impl<'a> TxnLog<'a> {
@@ -396,7 +446,18 @@ impl<'a> TxnLog<'a> {
             data,
             header,
             limits,
+            holes: &[],
         })
+    }
+
+    /// Byte ranges of the input known to be zeros without reading them: the holes of a sparse
+    /// file, from [`crate::source::FileBytes::open_with_holes`] (sorted, not overlapping). The
+    /// count of trailing bytes after the log's end skips them, so ZooKeeper's preallocated tail
+    /// is not paged in. Ranges that are not really zeros make that count wrong, nothing else.
+    #[must_use]
+    pub fn with_holes(mut self, holes: &'a [Range<usize>]) -> TxnLog<'a> {
+        self.holes = holes;
+        self
     }
 
     /// The file header.
@@ -424,6 +485,7 @@ impl<'a> TxnLog<'a> {
             end: None,
             failed: false,
             limits: self.limits,
+            holes: self.holes,
         }
     }
 }
@@ -437,6 +499,7 @@ pub struct Entries<'a> {
     end: Option<LogEnd>,
     failed: bool,
     limits: Limits,
+    holes: &'a [Range<usize>],
 }
 
 impl<'a> Entries<'a> {
@@ -467,7 +530,8 @@ impl<'a> Entries<'a> {
                 TxnEntry::from_frame(raw, offset, index, checksum_ok, self.limits).map(Some)
             }
             Ok(Step::End(reason)) => {
-                let (trailing_bytes, trailing_nonzero) = count_trailing(rest);
+                let (trailing_bytes, trailing_nonzero) =
+                    count_trailing_outside(self.data, self.pos, self.holes);
                 self.end = Some(LogEnd {
                     reason,
                     offset,
@@ -875,6 +939,147 @@ impl<W: Write> TxnLogWriter<W> {
 mod tests {
     use super::*;
     use crate::txn::{op, Txn, TxnHeader};
+
+    #[test]
+    fn trailing_bytes_skip_holes_and_count_the_rest() {
+        let mut data = vec![0u8; 10_000];
+        for i in [5usize, 700, 4_000, 9_999] {
+            data[i] = 1;
+        }
+        // Holes over zeros only; a byte at 700 and 4000 lies outside them.
+        let holes = [100..600, 1_000..3_900, 5_000..9_000];
+        for from in [0usize, 6, 650, 4_500, 9_999, 10_000, 20_000] {
+            let naive = data
+                .get(from..)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|&&b| b != 0)
+                .count() as u64;
+            let len = data.len().saturating_sub(from) as u64;
+            assert_eq!(
+                count_trailing_outside(&data, from, &holes),
+                (len, naive),
+                "from {from}"
+            );
+            assert_eq!(
+                count_trailing_outside(&data, from, &[]),
+                (len, naive),
+                "from {from}"
+            );
+        }
+        // Unsorted or out-of-range hints never panic.
+        #[allow(clippy::reversed_empty_ranges)]
+        let odd = [9_000..20_000, 0..50, 3..2];
+        let _ = count_trailing_outside(&data, 0, &odd);
+    }
+
+    #[test]
+    fn a_sparse_log_tail_is_found_as_a_hole_and_counted_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.1");
+        let log = sample_log(50);
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(&log).unwrap();
+        // As ZooKeeper pads: one byte written far past the end leaves a hole before it.
+        use std::io::{Seek, SeekFrom};
+        f.seek(SeekFrom::Start((8 << 20) - 1)).unwrap();
+        f.write_all(&[0]).unwrap();
+        drop(f);
+        let (bytes, holes) = crate::source::FileBytes::open_with_holes(&path).unwrap();
+        let plain = TxnLog::parse(&bytes, Limits::default()).unwrap();
+        let mut a = plain.entries();
+        while a.next_entry().unwrap().is_some() {}
+        let holed = plain.clone().with_holes(&holes);
+        let mut b = holed.entries();
+        while b.next_entry().unwrap().is_some() {}
+        assert_eq!(a.end(), b.end());
+        assert_eq!(
+            b.end().unwrap().trailing_bytes,
+            (8 << 20) - log.len() as u64
+        );
+        if cfg!(target_os = "linux") && !holes.is_empty() {
+            assert!(
+                holes
+                    .iter()
+                    .all(|h| h.start >= log.len() && h.end <= 8 << 20),
+                "{holes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_are_counted_exactly_in_and_between_blocks() {
+        for len in [0usize, 1, 63, 64, 65, 200, 4096 + 17] {
+            for marks in [
+                vec![],
+                vec![0],
+                vec![len / 2],
+                vec![len.saturating_sub(1)],
+                (0..len).step_by(7).collect(),
+            ] {
+                let mut tail = vec![0u8; len];
+                for &m in marks.iter().filter(|&&m| m < len) {
+                    tail[m] = 0x5a;
+                }
+                let naive = tail.iter().filter(|&&b| b != 0).count() as u64;
+                assert_eq!(
+                    count_trailing(&tail),
+                    (len as u64, naive),
+                    "len {len}, marks {marks:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn check_path_is_the_decoded_path() {
+        use crate::data::AclList;
+        use crate::txn::{SetAclTxn, SetDataTxn};
+        let bodies = [
+            Txn::CreateSession { timeout: 30000 },
+            Txn::Delete { path: b"/a/b" },
+            Txn::SetData(SetDataTxn {
+                path: b"/a",
+                data: Some(b"x"),
+                version: 2,
+            }),
+            // Read in full (not one of the records read in place).
+            Txn::SetAcl(SetAclTxn {
+                path: b"/acl",
+                acl: AclList::open_unsafe(),
+                version: 1,
+            }),
+            Txn::Error { err: -101 },
+        ];
+        let mut w = TxnLogWriter::new(Vec::new()).unwrap();
+        for (i, body) in bodies.iter().enumerate() {
+            let header = TxnHeader {
+                session: 5,
+                cxid: i as i32,
+                zxid: Zxid(i as i64 + 1),
+                time: 1000,
+                op: body.op(),
+            };
+            w.append_record(&TxnRecord {
+                header,
+                body: *body,
+                digest: None,
+            })
+            .unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let log = TxnLog::parse(&bytes, Limits::default()).unwrap();
+        let paths: Vec<_> = log
+            .entries()
+            .map(|e| e.unwrap().check_path().unwrap())
+            .collect();
+        let want: [Option<&[u8]>; 5] = [None, Some(b"/a/b"), Some(b"/a"), Some(b"/acl"), None];
+        assert_eq!(paths, want);
+        for e in log.entries() {
+            let e = e.unwrap();
+            assert_eq!(e.check_path().unwrap(), e.record().unwrap().body.path());
+        }
+    }
 
     pub(super) fn sample_log(n: i64) -> Vec<u8> {
         let mut w = TxnLogWriter::new(Vec::new()).unwrap();

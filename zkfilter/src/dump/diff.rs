@@ -29,7 +29,10 @@ pub fn load(arg: &str, zxid: Option<Zxid>, limits: Limits) -> Result<(DataTree, 
             let file = crate::inputs::show_as(&fe.path.display().to_string(), temp, arg);
             CliError::format(&file, &fe.error)
         })?;
-        let what = format!("{arg} (replayed to {})", rp.tree.last_zxid);
+        let what = match opened.note() {
+            Some(note) => format!("{arg} (replayed to {}; {note})", rp.tree.last_zxid),
+            None => format!("{arg} (replayed to {})", rp.tree.last_zxid),
+        };
         return Ok((rp.tree, what));
     }
     let bytes = FileBytes::open(path).map_err(|e| CliError::io(arg, &e))?;

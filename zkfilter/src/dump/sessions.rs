@@ -47,13 +47,15 @@ pub fn run(
         let rp = zkformat::tree::replay_datadir(&dd, None, limits)
             .map_err(|fe| CliError::format(&shown(fe.path.display().to_string()), &fe.error))?;
         let mut t = SessionTable {
-            source: shown(format!(
-                "data dir replayed to zxid {} from {}",
-                rp.tree.last_zxid,
-                rp.snapshot
-                    .as_ref()
-                    .map_or_else(|| "the empty tree".to_string(), |p| p.display().to_string())
-            )),
+            source: shown(
+                format!(
+                    "data dir replayed to zxid {} from {}",
+                    rp.tree.last_zxid,
+                    rp.snapshot
+                        .as_ref()
+                        .map_or_else(|| "the empty tree".to_string(), |p| p.display().to_string())
+                ) + &opened.note().map(|n| format!(" ({n})")).unwrap_or_default(),
+            ),
             ..SessionTable::default()
         };
         for (id, timeout) in &rp.tree.sessions {

@@ -712,7 +712,16 @@ fn replay(d: &DataDirInput, arg: &str, o: &SummaryOptions) -> Result<DirSummary,
             crate::inputs::DATA_DIR_EXPECTED
         ))
         .with_path(arg);
-        e.hint = Some("pass a data dir (the folder holding version-2/), a version-2 folder, an archive of one, or a log or snapshot file".into());
+        e.hint = Some(match crate::inputs::SplitFolders::find(&d.dir) {
+            Some(split) => {
+                e.message = e.message.replace(
+                    &format!("; {}", split.hint("zkdump verify")),
+                    "",
+                );
+                split.hint("zkdump summary")
+            }
+            None => "pass a data dir (the folder holding version-2/), a version-2 folder, an archive of one, or a log or snapshot file".into(),
+        });
         return Err(e);
     }
     let rp = zkformat::tree::replay_datadir(&dd, None, o.limits)
@@ -823,6 +832,9 @@ fn render_datadir(
             .unwrap_or_default(),
         s.zxid
     )?;
+    if let Some(note) = d.note() {
+        writeln!(out, "  note: {note}")?;
+    }
     match &s.snapshot {
         Some((file, zxid)) => writeln!(out, "  snapshot: {file} (zxid {zxid})")?,
         None => writeln!(out, "  snapshot: none (replayed from the empty tree)")?,

@@ -151,10 +151,27 @@ fn name_of(path: &Path) -> Option<zkformat::zxid::DataFileName> {
         .and_then(parse_file_name)
 }
 
+/// Verifies files in parallel, the largest first; the reports come back in the given order.
+fn verify_files_largest_first(files: &[PathBuf], limits: Limits) -> Vec<Report> {
+    let mut order: Vec<(u64, usize)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (std::fs::metadata(f).map_or(0, |m| m.len()), i))
+        .collect();
+    order.sort_unstable_by(|a, b| b.cmp(a));
+    let mut done: Vec<(usize, Report)> = order
+        .par_iter()
+        .with_max_len(1)
+        .map(|&(_, i)| (i, verify_file(&files[i], limits)))
+        .collect();
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Verifies one file.
 pub fn verify_file(path: &Path, limits: Limits) -> Report {
     let shown = path.display().to_string();
-    let bytes = match FileBytes::open(path) {
+    let (bytes, holes) = match FileBytes::open_with_holes(path) {
         Ok(b) => b,
         Err(e) => {
             let mut r = Report::new(&shown, "file");
@@ -166,7 +183,7 @@ pub fn verify_file(path: &Path, limits: Limits) -> Report {
         }
     };
     match FileKind::detect(&bytes) {
-        FileKind::TxnLog => verify_log(&shown, path, &bytes, limits),
+        FileKind::TxnLog => verify_log(&shown, path, &bytes, &holes, limits),
         FileKind::Snapshot | FileKind::Gzip | FileKind::Snappy => {
             verify_snapshot(&shown, path, &bytes, limits)
         }
@@ -191,10 +208,16 @@ struct LogFacts {
     last: Option<Zxid>,
 }
 
-fn verify_log(shown: &str, path: &Path, bytes: &[u8], limits: Limits) -> Report {
+fn verify_log(
+    shown: &str,
+    path: &Path,
+    bytes: &[u8],
+    holes: &[std::ops::Range<usize>],
+    limits: Limits,
+) -> Report {
     let mut r = Report::new(shown, "txn log");
     let log = match TxnLog::parse(bytes, limits) {
-        Ok(x) => x,
+        Ok(x) => x.with_holes(holes),
         Err(e) => {
             r.push(Finding::from_error(Severity::Problem, &e));
             return r;
@@ -484,6 +507,10 @@ pub fn not_a_zookeeper_folder(path: &Path, dd: &DataDir) -> Option<String> {
         (true, false) => format!("a folder with {folders_text} and no ZooKeeper log or snapshot"),
         (false, false) => format!("a folder with {files_text}, and {folders_text}"),
     };
+    if let Some(split) = crate::inputs::SplitFolders::find(path) {
+        found.push_str(&format!("; {}", split.hint("zkdump verify")));
+        return Some(found);
+    }
     let data_dirs: Vec<&str> = folders
         .iter()
         .filter(|f| {
@@ -1022,16 +1049,30 @@ pub fn run(
         Some(l) => plan_with_log_dir(&mapped, l)?,
         None => plan(&mapped),
     };
-    let mut reports: Vec<Report> = plan
-        .files
-        .par_iter()
-        .map(|f| verify_file(f, limits))
+    // The data dirs' replays (sequential each) run beside the files' checks, which share the
+    // other cores; the largest files start first so no core waits on one big file at the end.
+    let (mut reports, mut dir_reports) = rayon::join(
+        || verify_files_largest_first(&plan.files, limits),
+        || -> Vec<Report> {
+            plan.dirs
+                .par_iter()
+                .map(|d| verify_datadir_with(d, plan.log_dir.as_deref(), limits))
+                .collect()
+        },
+    );
+    // An archive of a split data dir (dataDir and dataLogDir side by side) says so.
+    let notes: Vec<(String, String)> = mapped
+        .iter()
+        .zip(&opened)
+        .filter_map(|(path, m)| Some((path.clone(), m.note()?)))
         .collect();
-    let dir_reports: Vec<Report> = plan
-        .dirs
-        .par_iter()
-        .map(|d| verify_datadir_with(d, plan.log_dir.as_deref(), limits))
-        .collect();
+    for (dir, r) in plan.dirs.iter().zip(&mut dir_reports) {
+        let dir = dir.display().to_string();
+        if let Some((_, note)) = notes.iter().find(|(p, _)| *p == dir) {
+            r.findings
+                .insert(0, Finding::new(Severity::Note, note.clone()));
+        }
+    }
     for m in &plan.missing {
         let mut r = Report::new(m, "file");
         r.push(Finding::new(

@@ -19,7 +19,7 @@ use zkformat::Zxid;
 use super::snapshot::parse_compression;
 use super::{finish, Outcome, PolicyArgs, RunArgs};
 use crate::cli::{self, CliError};
-use crate::inputs::{describe_folder, open_data_dir, DATA_DIR_EXPECTED};
+use crate::inputs::{describe_folder, open_data_dir, SplitFolders, DATA_DIR_EXPECTED};
 use crate::plan::{write_synced, Output};
 
 /// `zkfilter datadir --help` examples (they run as pasted from the project's root).
@@ -220,7 +220,12 @@ pub fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
         if !dd.logs.is_empty() {
             return Err(CliError::msg(format!(
                 "{} holds txn logs too; with --log-dir the logs must be in one place (ZooKeeper refuses such a layout)",
-                dd.dir.display()
+                // An archive's unpacked folder is temporary: name the archive.
+                if src.archive.is_some() {
+                    input_name.clone()
+                } else {
+                    dd.dir.display().to_string()
+                }
             )));
         }
         if logs.logs.is_empty() {
@@ -238,10 +243,14 @@ pub fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
         } else {
             describe_folder(&src.dir)
         };
-        return Err(CliError::msg(format!(
+        let mut e = CliError::msg(format!(
             "this is {found}; zkfilter datadir expects {DATA_DIR_EXPECTED}"
         ))
-        .with_path(&input_name));
+        .with_path(&input_name);
+        if src.archive.is_none() {
+            e.hint = SplitFolders::find(&src.dir).map(|s| s.hint("zkfilter datadir"));
+        }
+        return Err(e);
     }
     // A point in time is the zxid of the last txn stamped at or before it.
     let mut to_zxid = a.to_zxid;
@@ -601,6 +610,7 @@ pub fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
         "fence": fence.as_ref().map(|f| json!({"epoch": f.epoch, "zxid": format!("{}", f.zxid), "reason": f.reason})),
         "toTime": to_time_hit.map(|(z, t)| json!({"zxid": format!("{z}"), "time": t, "timeIso": crate::dump::format_time(t)})),
         "nodesOut": tree.len(),
+        "splitDataDir": src.split.as_ref().map(|s| json!({"snapshots": s.snapshots, "logs": s.logs})),
     });
     if tree.stats.digest_mismatches > 0 {
         warnings.push(format!(
@@ -637,6 +647,9 @@ pub fn run(a: DatadirArgs, run: &RunArgs) -> Result<u8, CliError> {
         tree.stats.txns,
         if tree.stats.txns == 1 { "txn" } else { "txns" },
     )];
+    if let Some(note) = src.note() {
+        lines.insert(0, note);
+    }
     if let Some((z, t)) = to_time_hit {
         lines.push(format!(
             "--to-time: the last txn at or before it is {z}, stamped {}",
