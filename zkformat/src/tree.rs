@@ -138,8 +138,10 @@ pub struct ApplyStats {
 /// ZooKeeper's data tree, in memory.
 #[derive(Debug, Clone, Default)]
 pub struct DataTree {
-    nodes: HashMap<Vec<u8>, TreeNode>,
-    ephemerals: HashMap<i64, BTreeMap<Vec<u8>, ()>>,
+    // foldhash (seeded per process), not std's SipHash: hashing every path of a 1 M-node
+    // snapshot with SipHash took 10% of `zkfilter datadir`'s time.
+    nodes: foldhash::HashMap<Vec<u8>, TreeNode>,
+    ephemerals: foldhash::HashMap<i64, BTreeMap<Vec<u8>, ()>>,
     /// The ACL cache.
     pub acls: AclCache,
     /// Open sessions and their timeouts.
@@ -290,8 +292,9 @@ impl DataTree {
 
     /// Paths in sorted order (every parent before its children).
     pub fn sorted_paths(&self) -> Vec<&[u8]> {
+        use rayon::slice::ParallelSliceMut;
         let mut v: Vec<&[u8]> = self.nodes.keys().map(Vec::as_slice).collect();
-        v.sort_unstable();
+        v.par_sort_unstable();
         v
     }
 
