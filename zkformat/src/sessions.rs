@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::data::{parent_display, NodeKind};
 use crate::recipe;
 use crate::snapshot::SnapshotItem;
+use crate::tree::DataTree;
 use crate::txn::{Txn, TxnRecord};
 
 /// Sessions and ephemerals after the items and txns seen so far.
@@ -31,6 +32,27 @@ pub struct EphemeralGroup {
 }
 
 impl SessionTracker {
+    /// The sessions and ephemeral nodes of a tree, e.g. a data dir replayed with
+    /// [`crate::tree::replay_datadir`]: what restoring it would bring back. Same as tracking the
+    /// snapshot and logs the tree was built from.
+    pub fn from_tree(tree: &DataTree) -> SessionTracker {
+        SessionTracker {
+            sessions: tree
+                .sessions
+                .iter()
+                .map(|(&id, &ms)| (id, Some(ms)))
+                .collect(),
+            ephemerals: tree
+                .sorted_paths()
+                .into_iter()
+                .filter_map(|path| match tree.get(path)?.stat.kind() {
+                    NodeKind::Ephemeral(owner) => Some((path.to_vec(), owner)),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
     /// Takes in a snapshot item (sessions and ephemeral nodes).
     pub fn see_item(&mut self, item: &SnapshotItem<'_>) {
         match item {
@@ -151,5 +173,9 @@ mod tests {
         let groups = t.groups();
         assert!(groups.iter().any(|g| g.recipe == "lock"), "{groups:?}");
         assert_eq!(groups.iter().map(|g| g.count).sum::<u64>(), eph as u64);
+        let of_tree = SessionTracker::from_tree(&replay.tree);
+        assert_eq!(of_tree.sessions, t.sessions);
+        assert_eq!(of_tree.ephemerals, t.ephemerals);
+        assert_eq!(of_tree.groups(), groups);
     }
 }
