@@ -2,6 +2,8 @@
 # Install what the project's real-ZooKeeper tests and the test-data generator need.
 #
 #  * zstd (tar.zst test archives), bsdutils (`script`: terminal tests), tar, gzip.
+#  * cargo-deb, dpkg-dev (dpkg-shlibdeps, strip/objcopy) and man-db: the CI step that builds the
+#    Debian package, installs it and reads `man zkdump`.
 #  * ZooKeeper 3.8.x from Debian bookworm (system install, plus its dependency jars
 #    under /usr/share/java), snappy-java, GNU time.
 #  * kazoo + pytest for the Python harness; moto[server] (an S3-protocol server) for
@@ -18,6 +20,7 @@ ZK="$ROOT/.zk"
 export DEBIAN_FRONTEND=noninteractive
 
 KAZOO_VERSION="${KAZOO_VERSION:-2.10.0}"
+CARGO_DEB_VERSION="${CARGO_DEB_VERSION:-3.8.0}"
 PYTEST_VERSION="${PYTEST_VERSION:-8.3.5}"
 MOTO_VERSION="${MOTO_VERSION:-5.2.1}"
 
@@ -30,7 +33,8 @@ else
 fi
 
 # ---------------------------------------------------------------- system packages
-need_pkgs=(zookeeper libzookeeper-java libsnappy-java time ca-certificates zstd bsdutils tar gzip age)
+need_pkgs=(zookeeper libzookeeper-java libsnappy-java time ca-certificates zstd bsdutils tar gzip age
+           dpkg-dev man-db)
 missing=()
 for p in "${need_pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -65,6 +69,18 @@ else
         "moto[server]==$MOTO_VERSION" 2>&1 | grep -v 'Running pip as' || true
     "$PY" -c "import moto.server, flask, flask_cors"
 fi
+# maturin: builds the Python package's wheel from python/ (scripts/test.sh installs the wheel
+# into a fresh venv with pytest and kazoo, and runs python/tests).
+MATURIN_VERSION="${MATURIN_VERSION:-1.16.0}"
+if [ "$("$PY" -m maturin --version 2>/dev/null || true)" = "maturin $MATURIN_VERSION" ]; then
+    log "maturin $MATURIN_VERSION already installed"
+else
+    log "pip install maturin==$MATURIN_VERSION"
+    "$PY" -m pip install -q --disable-pip-version-check \
+        "maturin==$MATURIN_VERSION" 2>&1 | grep -v 'Running pip as' || true
+    "$PY" -m maturin --version
+fi
+"$PY" -c "import venv, ensurepip" || { log "python3 lacks venv/ensurepip (apt-get install python3-venv)"; exit 1; }
 
 # ---------------------------------------------------------------- other ZooKeeper versions
 # Use the same Debian mirror host as the machine's own apt sources.
@@ -136,4 +152,15 @@ log "done: $(for v in 3.4 3.8 3.9; do printf '%s=%s ' "$v" "$(cat "$ZK/$v/.compl
 if ! command -v cargo-fuzz >/dev/null 2>&1 && command -v cargo >/dev/null 2>&1; then
     log "cargo install cargo-fuzz"
     cargo install --locked cargo-fuzz >&2
+fi
+
+# ---------------------------------------------------------------- cargo-deb (CI builds and installs the Debian package)
+# About 1.5 minutes to compile on 2 cores, once.
+if command -v cargo >/dev/null 2>&1; then
+    if [ "$(cargo deb --version 2>/dev/null || true)" = "cargo-deb $CARGO_DEB_VERSION" ]; then
+        log "cargo-deb $CARGO_DEB_VERSION already installed"
+    else
+        log "cargo install cargo-deb $CARGO_DEB_VERSION"
+        cargo install --locked --version "$CARGO_DEB_VERSION" cargo-deb >&2
+    fi
 fi
