@@ -611,6 +611,10 @@ pub struct Replay {
     pub logs: Vec<(PathBuf, Option<LogEnd>)>,
     /// With `salvage`: the log error that stopped the replay early.
     pub stopped_by: Option<FileError>,
+    /// A fuzzy snapshot's digest (taken at a zxid after its name's) against the replayed tree's
+    /// digest when the replay passed that zxid: `(zxid, stored, computed)`. `None` when the
+    /// snapshot is not fuzzy or the replay did not reach that zxid.
+    pub fuzzy_digest: Option<(Zxid, i64, i64)>,
 }
 
 /// The last txn of a point in time: in the data dir's logs, read in order, the txn before the
@@ -711,6 +715,11 @@ pub fn replay_datadir_with(
     tree.check_digests = snapshot_summary.is_some_and(|s| {
         s.digest_check(Some(snapshot_zxid)) == crate::snapshot::DigestCheck::Match
     });
+    // A fuzzy snapshot's digest is checked on the way, when the tree reaches its zxid.
+    let fuzzy_at = snapshot_summary
+        .and_then(|s| s.digest)
+        .filter(|d| d.zxid > snapshot_zxid);
+    let mut fuzzy_digest = None;
     let mut logs = Vec::new();
     let mut stopped_by = None;
     'files: for log in dir.logs_after(snapshot_zxid) {
@@ -734,6 +743,9 @@ pub fn replay_datadir_with(
                     return Ok(None);
                 }
                 tree.apply(&entry.record()?);
+                if let Some(d) = fuzzy_at.filter(|d| d.zxid == entry.zxid()) {
+                    fuzzy_digest = Some((d.zxid, d.digest, tree.digest().value()));
+                }
             }
             Ok(entries.end())
         })();
@@ -759,6 +771,7 @@ pub fn replay_datadir_with(
         rejected_snapshots: rejected,
         logs,
         stopped_by,
+        fuzzy_digest,
     })
 }
 
