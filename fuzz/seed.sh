@@ -4,7 +4,7 @@
 #   snapshots  -> snapshot (plain, .gz, .snappy), filter
 #   payloads   -> jute_records (each txn-log entry's payload, cut out by python3)
 #   malformed  -> every target that reads files
-#   regressions/<target>/ (fixed fuzzing findings; not regressions/open/) -> that target
+#   regressions/<target>/ (fixed fuzzing findings) -> that target
 set -euo pipefail
 cd "$(dirname "$0")"
 td=../testdata
@@ -50,7 +50,7 @@ for root, _, files in os.walk(td):
             o += 13 + ln
 print(f"{k} txn payloads")
 PY
-# Fixed fuzzing findings (regressions/<target>/, not regressions/open/) join their target's corpus.
+# Fixed fuzzing findings (regressions/<target>/) join their target's corpus.
 for t in jute_records txnlog txnlog_stream snapshot writer_roundtrip filter; do
   for f in regressions/"$t"/*; do
     [ -f "$f" ] && cp "$f" "corpus/$t/regression-$(basename "$f")"

@@ -1,4 +1,4 @@
 #![no_main]
-// `settled`: compressed input is also read with the decompressor on a helper thread; wait for it
-// to exit (see its docs).
-libfuzzer_sys::fuzz_target!(|data: &[u8]| zkformat_fuzz::settled(|| zkformat_fuzz::snapshot(data)));
+// No `settled`: the decompression helper thread of `open_ahead` is joined when its reader is
+// dropped, so it has exited before the body returns (see `zkformat_fuzz::settled`).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| zkformat_fuzz::snapshot(data));

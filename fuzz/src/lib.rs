@@ -87,14 +87,15 @@ pub const HELPER_EXIT_GRACE: std::time::Duration = std::time::Duration::from_sec
 
 /// Runs `body`, then waits until every thread it started has exited at the OS level.
 ///
-/// The library's read-ahead helpers (`zkformat::txnlog::ahead`, `zkformat::compression::ahead`)
-/// are scoped threads whose join handles are dropped: `std::thread::scope` returns once their
-/// closures have finished, while the OS threads are still running their thread-local destructors
-/// (glibc's `__call_tls_dtors` frees the `__cxa_thread_atexit_impl` list node, Rust drops the
-/// thread's own `Thread` handle). libFuzzer's leak check between inputs
+/// The log read-ahead helper (`zkformat::txnlog::ahead`, used by the log filters) is a scoped
+/// thread whose join handle is dropped: `std::thread::scope` returns once its closure has
+/// finished, while the OS thread is still running its thread-local destructors (glibc's
+/// `__call_tls_dtors` frees the `__cxa_thread_atexit_impl` list node, Rust drops the thread's
+/// own `Thread` handle). libFuzzer's leak check between inputs
 /// (`__lsan_do_recoverable_leak_check`) can land in that window and report those allocations as
 /// leaked. Waiting here closes the window, so leak detection stays on, unsuppressed, for
-/// everything else (see `fuzz/README.md`).
+/// everything else (see `fuzz/README.md`). The decompression helper
+/// (`zkformat::compression::ahead`) needs none of this: dropping its reader joins the thread.
 ///
 /// For the libFuzzer targets only: in a multi-threaded test harness other tests' threads would
 /// be counted too. A helper still alive [`HELPER_EXIT_GRACE`] after its scope returned is a bug

@@ -245,24 +245,3 @@ fn regressions() {
         assert!(r.is_ok(), "{target}: {} fails again", path.display());
     }
 }
-
-/// Open findings (`fuzz/regressions/open/<target>/`): minimised crashers of bugs not fixed yet,
-/// kept so the fix can be checked (`cargo test --test seeds -- --ignored`). Once one runs clean,
-/// move it up to `fuzz/regressions/<target>/`. See the table in `fuzz/README.md`.
-#[test]
-#[ignore = "open fuzzing findings: fail until fixed in zkformat"]
-fn open_findings() {
-    let found = found_inputs("regressions/open");
-    assert!(!found.is_empty(), "no open findings: drop this test");
-    let mut still_failing = Vec::new();
-    for (target, path, data) in found {
-        let run = body(&target).expect("a target");
-        if std::panic::catch_unwind(|| run(&data)).is_err() {
-            still_failing.push(format!("{target}: {}", path.display()));
-        }
-    }
-    assert!(
-        still_failing.is_empty(),
-        "still failing: {still_failing:#?}"
-    );
-}

@@ -8,13 +8,13 @@
 
 use std::io::{self, Read, Write};
 
-use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
 use crate::kind::{FileKind, SNAPPY_JAVA_MAGIC};
 use crate::limits::Limits;
 
 mod ahead;
+mod gzip;
 pub use ahead::{open_ahead, DECOMPRESS_AHEAD_CHUNK, DECOMPRESS_AHEAD_DEPTH};
 
 /// Largest snappy-java chunk accepted (compressed or decompressed): 64 MiB. snappy-java writes
@@ -74,7 +74,7 @@ pub fn decompress<'r, R: Read + 'r>(
     match compression {
         Compression::None => Box::new(chained),
         Compression::Gzip => Box::new(Capped::new(
-            GzDecoder::new(chained),
+            gzip::GzipReader::new(chained),
             limits.max_decompressed,
         )),
         Compression::Snappy => Box::new(Capped::new(
@@ -455,6 +455,109 @@ mod tests {
         round_trip(Compression::None);
         round_trip(Compression::Gzip);
         round_trip(Compression::Snappy);
+    }
+
+    /// A gzip stream whose deflate data hold `data` (compressed, ending on a byte boundary with
+    /// a sync flush), then a stored block whose length check fails: zlib decodes every byte of
+    /// `data`, then reports "invalid stored block lengths".
+    fn gzip_with_corrupt_block(data: &[u8]) -> Vec<u8> {
+        use flate2::{Compress, FlushCompress};
+        let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        let mut deflate = Compress::new(flate2::Compression::default(), false);
+        let mut raw = Vec::with_capacity(data.len() + 1024);
+        deflate
+            .compress_vec(data, &mut raw, FlushCompress::Sync)
+            .unwrap();
+        while deflate.total_in() < data.len() as u64 || raw.len() == raw.capacity() {
+            raw.reserve(64 * 1024);
+            let done = deflate.total_in() as usize;
+            deflate
+                .compress_vec(&data[done..], &mut raw, FlushCompress::Sync)
+                .unwrap();
+        }
+        out.extend_from_slice(&raw);
+        // A final stored block (BFINAL = 1, BTYPE = 00) of 5 bytes whose NLEN is not !LEN.
+        out.extend_from_slice(&[0x01, 5, 0, 0, 0, b'x', b'x', b'x', b'x', b'x']);
+        out
+    }
+
+    /// Reads `r` to its end or first error with reads of `size` bytes: the bytes, then the error
+    /// kind.
+    fn read_in_steps(mut r: impl Read, size: usize) -> (Vec<u8>, Option<io::ErrorKind>) {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; size];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return (out, None),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) => return (out, Some(e.kind())),
+            }
+        }
+    }
+
+    /// A reader that hands its input out `step` bytes at a time.
+    struct Dribble<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Regression (fuzzing, `snapshot`): what comes out of a corrupt gzip stream before the error
+    /// does not depend on the size of the reads, on how the compressed input arrives, or on
+    /// whether the decompressor runs ahead on a helper thread; it is every byte decoded before
+    /// the damage. flate2's `GzDecoder::read` dropped what a read had decoded when that read hit
+    /// the damage.
+    #[test]
+    fn corrupt_gzip_reads_the_same_whatever_the_read_sizes() {
+        // Compressible, so one buffer of input expands to more than any read below; not a
+        // multiple of any chunk size.
+        let data: Vec<u8> = (0..1_500_000u32)
+            .map(|i| if i % 1000 < 10 { (i % 251) as u8 } else { 0 })
+            .collect();
+        let file = gzip_with_corrupt_block(&data);
+        let want = (data, Some(io::ErrorKind::InvalidInput));
+        for size in [1, 7, 4096, DECOMPRESS_AHEAD_CHUNK, 1 << 20] {
+            let (_, r) = open(&file[..], Limits::default()).unwrap();
+            let got = read_in_steps(r, size);
+            assert!(
+                got.0 == want.0,
+                "reads of {size}: {} bytes, not {}",
+                got.0.len(),
+                want.0.len()
+            );
+            assert_eq!(got.1, want.1, "reads of {size}");
+            // The compressed input arriving in small pieces changes nothing either.
+            let (_, r) = open(
+                Dribble {
+                    data: &file,
+                    step: 13,
+                },
+                Limits::default(),
+            )
+            .unwrap();
+            let got = read_in_steps(r, size);
+            assert!(got.0 == want.0, "reads of {size}, input by 13 bytes");
+            assert_eq!(got.1, want.1, "reads of {size}, input by 13 bytes");
+            let got = std::thread::scope(|s| {
+                let (_, r) = open_ahead(s, &file[..], Limits::default()).unwrap();
+                read_in_steps(r, size)
+            });
+            assert!(
+                got.0 == want.0,
+                "read ahead, reads of {size}: {} bytes, not {}",
+                got.0.len(),
+                want.0.len()
+            );
+            assert_eq!(got.1, want.1, "read ahead, reads of {size}");
+        }
     }
 
     #[test]
