@@ -795,7 +795,9 @@ A 3.5+ server writes `snapshot.<zxid>` at start-up; 3.4 does not.
 
 "fuzzy" below = the snapshot contains a node whose czxid/mzxid/pzxid is greater than the
 zxid in the snapshot's file name (a snapshot written while writes were in flight). Deletes
-during a snapshot are not detected by this check.
+during a snapshot are not detected by this check. "N nodes" is the `count=` that ZooKeeper's
+SnapshotFormatter prints, which counts the root twice (ZooKeeper's tree keeps it under both ""
+and "/"): the snapshot holds N - 1 distinct paths (what `zkdump summary` reports).
 
 ## Versions
 
