@@ -70,10 +70,10 @@ add "datadir of logs without a snapshot they follow" refuse \
     'rm D/version-2/snapshot.* D/version-2/log.1'
 add "datadir D -o - (no folder named -)" refuse \
     '$BIN/zkfilter datadir "$D" -o -'
-add "snapshot --target-version 3.4 --compress snappy" refuse \
-    '$BIN/zkfilter snapshot "$D/version-2/snapshot.33" -o "$O" --target-version 3.4 --compress snappy'
-add "snapshot --target-version 3.10" refuse \
-    '$BIN/zkfilter snapshot "$D/version-2/snapshot.33" -o "$O" --target-version 3.10'
+add "datadir --target-version 3.4 --compress snappy" refuse \
+    '$BIN/zkfilter datadir "$D" -o "$O" --target-version 3.4 --compress snappy'
+add "datadir --target-version 3.10" refuse \
+    '$BIN/zkfilter datadir "$D" -o "$O" --target-version 3.10'
 add "zkdump verify of an empty folder" refuse \
     'mkdir empty; $BIN/zkdump verify empty'
 add "zkdump verify - (a tar of a data dir on stdin)" stdin \
