@@ -1,7 +1,7 @@
 //! `settled` (what the `filter` libFuzzer target runs its body in) returns only once the
 //! read-ahead helper threads have exited at the OS level, so LeakSanitizer's check between inputs
-//! never sees a helper in the middle of its thread-local teardown. The `snapshot` body needs no
-//! `settled`: the decompression helper is joined when its reader is dropped (checked here too).
+//! never sees a helper in the middle of its thread-local teardown. Both the `filter` and the
+//! `snapshot` targets run their bodies in it.
 //!
 //! Its own test binary: `settled` counts the whole process's threads, so it must not run
 //! alongside other tests.
@@ -46,11 +46,10 @@ fn settled_returns_after_the_helpers_exit() {
         // Log filters (stream and in-memory) read ahead on helper threads.
         zkformat_fuzz::settled(|| zkformat_fuzz::filter(&input));
         assert_eq!(zkformat_fuzz::live_threads(), Some(before));
-        // The snapshot target reads the gzip-wrapped input with the decompressor ahead; its
-        // reader joins the helper thread when dropped, so no `settled` is needed there (the
-        // libFuzzer target runs the body without it).
-        zkformat_fuzz::snapshot(&snap);
-        assert_eq!(zkformat_fuzz::live_threads(), Some(before));
+        // The snapshot target reads the gzip-wrapped input with the decompressor ahead. Its
+        // reader joins the helper when dropped, yet without `settled` the thread count was
+        // once seen one too high right after (a full CI run under load), so the target keeps
+        // `settled` and only that is checked here.
         zkformat_fuzz::settled(|| zkformat_fuzz::snapshot(&snap));
         assert_eq!(zkformat_fuzz::live_threads(), Some(before));
         // Plain scoped threads whose handles are dropped, each with a thread-local destructor.
