@@ -272,19 +272,13 @@ pub fn save_snapshot(url: &str, auth: Option<&Auth>) -> Result<Zxid, String> {
     let resp = match req.call() {
         Ok(r) => r,
         Err(ureq::Error::Status(code, r)) => {
-            let text: String = r
-                .into_string()
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect();
-            return Err(scrub(match code {
-                401 => format!("{full}: authentication failed (HTTP 401): check --auth"),
-                403 => format!("{full}: not allowed (HTTP 403): the user needs ALL permission on /"),
-                429 => format!("{full}: rate-limited (HTTP 429): the admin server allows one snapshot per zookeeper.admin.rateLimiterIntervalInMS; try again later"),
-                503 => format!("{full}: the snapshot command is disabled (HTTP 503): zookeeper.admin.snapshot.enabled=false"),
-                _ => format!("{full}: HTTP {code}: {}", text.trim()),
-            }));
+            return Err(scrub(status_error(
+                &full,
+                code,
+                r,
+                "snapshot",
+                "try again later",
+            )));
         }
         Err(ureq::Error::Transport(t)) => {
             return Err(scrub(format!("{full}: {}", transport_error(&t))))
@@ -331,19 +325,13 @@ pub fn post_restore(url: &str, auth: Option<&Auth>, body: &Path) -> Result<Optio
     let resp = match req.send(file) {
         Ok(r) => r,
         Err(ureq::Error::Status(code, r)) => {
-            let text: String = r
-                .into_string()
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect();
-            return Err(scrub(match code {
-                401 => format!("{full}: authentication failed (HTTP 401): check --auth"),
-                403 => format!("{full}: not allowed (HTTP 403): the user needs ALL permission on /"),
-                429 => format!("{full}: rate-limited (HTTP 429): the admin server allows one restore per zookeeper.admin.rateLimiterIntervalInMS; wait, or lower that property"),
-                503 => format!("{full}: the restore command is disabled (HTTP 503): zookeeper.admin.restore.enabled=false"),
-                _ => format!("{full}: HTTP {code}: {}", text.trim()),
-            }));
+            return Err(scrub(status_error(
+                &full,
+                code,
+                r,
+                "restore",
+                "wait, or lower that property",
+            )));
         }
         Err(e) => return Err(scrub(format!("{full}: {e}"))),
     };
@@ -366,6 +354,30 @@ pub fn post_restore(url: &str, auth: Option<&Auth>, body: &Path) -> Result<Optio
         Some(serde_json::Value::String(s)) => zkfilter::cli::parse_zxid(s).ok(),
         _ => None,
     })
+}
+
+/// The message for an admin command's HTTP error status (`command` is `snapshot` or `restore`:
+/// it names the rate limit and the property that disables it).
+fn status_error(
+    full: &str,
+    code: u16,
+    resp: ureq::Response,
+    command: &str,
+    advice: &str,
+) -> String {
+    let text: String = resp
+        .into_string()
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect();
+    match code {
+        401 => format!("{full}: authentication failed (HTTP 401): check --auth"),
+        403 => format!("{full}: not allowed (HTTP 403): the user needs ALL permission on /"),
+        429 => format!("{full}: rate-limited (HTTP 429): the admin server allows one {command} per zookeeper.admin.rateLimiterIntervalInMS; {advice}"),
+        503 => format!("{full}: the {command} command is disabled (HTTP 503): zookeeper.admin.{command}.enabled=false"),
+        _ => format!("{full}: HTTP {code}: {}", text.trim()),
+    }
 }
 
 #[cfg(test)]
