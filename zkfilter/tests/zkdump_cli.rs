@@ -243,3 +243,63 @@ fn num_children_counts() {
         .expect("root");
     assert_eq!(root_node["numChildren"], 2);
 }
+
+/// `verify DATADIR` reads the snapshot its replay loads once: the report on that file comes from
+/// the replay's read and must be the report `verify FILE` gives, for an intact snapshot and for a
+/// damaged one that the replay skips (then the file is checked on its own).
+#[test]
+fn verify_datadir_reports_the_loaded_snapshot_as_verify_file_does() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let copy = |case: &str| {
+        let dst = tmp.path().join(case.replace('/', "-"));
+        let v2 = dst.join("version-2");
+        std::fs::create_dir_all(&v2).expect("mkdir");
+        for f in std::fs::read_dir(root().join(case).join("version-2")).expect("read_dir") {
+            let f = f.expect("entry").path();
+            std::fs::copy(&f, v2.join(f.file_name().expect("name"))).expect("copy");
+        }
+        dst
+    };
+    let newest = |dir: &Path| {
+        let dd = zkformat::datadir::DataDir::scan(dir).expect("scan");
+        dd.snapshot_candidates()[0].path.clone()
+    };
+    // The file's JSON lines: its findings, then its "verified" line.
+    let report_on = |args: &[&str], file: &Path| -> Vec<serde_json::Value> {
+        let (_, out, err) = zkdump(args);
+        let file = file.display().to_string();
+        let lines: Vec<_> = json_lines(&out)
+            .into_iter()
+            .filter(|v| v["file"] == file.as_str())
+            .collect();
+        assert!(
+            lines.last().is_some_and(|v| v["kind"] == "verified"),
+            "no report on {file} in {out}{err}"
+        );
+        lines
+    };
+    for case in [
+        "testdata/zk-3.9/fuzzy",
+        "testdata/zk-3.8/basic",
+        "testdata/zk-3.9/compressed-gz",
+    ] {
+        let dir = copy(case);
+        let snap = newest(&dir);
+        let d = dir.display().to_string();
+        let s = snap.display().to_string();
+        let alone = report_on(&["verify", "--json", &s], &snap);
+        assert_eq!(report_on(&["verify", "--json", &d], &snap), alone, "{case}");
+        // Damaged: the replay skips it and it is checked on its own, with the same report.
+        let mut bytes = std::fs::read(&snap).expect("read");
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&snap, bytes).expect("write");
+        let alone = report_on(&["verify", "--json", &s], &snap);
+        assert_eq!(
+            alone.last().expect("verified")["status"],
+            "problems",
+            "{alone:?}"
+        );
+        assert_eq!(report_on(&["verify", "--json", &d], &snap), alone, "{case}");
+    }
+}

@@ -25,7 +25,7 @@ use byteorder::{BigEndian, ByteOrder};
 use crate::checksum::Adler32;
 use crate::compression::{self, Compression};
 use crate::data::{parent_path as parent_of, Acl, AclList, Stat, STAT_SIZE};
-use crate::digest::{TreeDigest, DIGEST_VERSION};
+use crate::digest::{node_digest, TreeDigest, DIGEST_VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jute::{self, Reader};
 use crate::kind::{FileHeader, FILE_HEADER_SIZE, SNAPSHOT_MAGIC};
@@ -339,6 +339,8 @@ struct NodeLayout {
     data: Option<(usize, usize)>,
     acl_key: i64,
     stat: Stat,
+    /// The node's digest, when checks are on.
+    digest: Option<u64>,
 }
 
 impl NodeLayout {
@@ -390,6 +392,12 @@ impl SnapshotParser {
     /// What was read so far (complete after [`Step::End`]).
     pub fn summary(&self) -> SnapshotSummary {
         self.summary
+    }
+
+    /// The digest ([`crate::digest::node_digest`]) of the last node item, computed while
+    /// checking; `None` after another kind of item or with checks skipped.
+    pub fn last_node_digest(&self) -> Option<u64> {
+        self.last_node.and_then(|l| l.digest)
     }
 
     /// Largest single item the streaming reader buffers: a node with a path and data of the jute
@@ -539,15 +547,17 @@ impl SnapshotParser {
                 let data_end = r.position();
                 let acl_key = r.i64("node ACL key")?;
                 let stat = Stat::decode(r)?;
+                let digest = self.checked.then(|| node_digest(path, data, &stat));
                 self.last_node = Some(NodeLayout {
                     path: (path_end - path.len(), path_end),
                     data: data.map(|d| (data_end - d.len(), data_end)),
                     acl_key,
                     stat,
+                    digest,
                 });
                 self.summary.nodes += 1;
-                if self.checked {
-                    self.summary.tree_digest.add(path, data, &stat);
+                if let Some(d) = digest {
+                    self.summary.tree_digest.0 = self.summary.tree_digest.0.wrapping_add(d);
                 }
                 self.summary.max_node_zxid = self
                     .summary
@@ -892,6 +902,11 @@ impl<'r> SnapshotReader<'r> {
     /// What was read so far.
     pub fn summary(&self) -> SnapshotSummary {
         self.parser.summary()
+    }
+
+    /// The digest of the last node read ([`SnapshotParser::last_node_digest`]).
+    pub fn last_node_digest(&self) -> Option<u64> {
+        self.parser.last_node_digest()
     }
 
     /// Reads the next item (`Ok(None)` at the end). The item borrows the reader's buffer.
