@@ -158,6 +158,21 @@ pub fn refuse_terminal_stdin() -> Result<(), CliError> {
     Ok(())
 }
 
+/// Standard input when it is a regular file read from its start (`… - < FILE`): mapped, with
+/// its holes, like a file named on the command line. `None` for pipes, terminals, sockets, empty
+/// files and a file already partly read: those are read as a stream.
+fn map_stdin_file() -> Option<(FileBytes, Vec<std::ops::Range<usize>>)> {
+    use std::io::Seek;
+    use std::os::fd::AsFd;
+    let file = std::fs::File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 || (&file).stream_position().ok()? != 0 {
+        return None;
+    }
+    // A file that cannot be mapped is read whole, as a named one is.
+    FileBytes::of_file_with_holes(&file).ok()
+}
+
 /// An opened input.
 #[derive(Debug)]
 pub enum Input {
@@ -167,6 +182,8 @@ pub enum Input {
         path: PathBuf,
         /// Its bytes.
         bytes: FileBytes,
+        /// Its holes ([`FileBytes::open_with_holes`]): ranges known to read as zeros.
+        holes: Vec<std::ops::Range<usize>>,
         /// A temporary copy of standard input (see [`Input::spool`]), removed on drop.
         temp: Option<tempfile::TempPath>,
     },
@@ -185,6 +202,14 @@ impl Input {
     pub fn open(arg: &str) -> Result<Input, CliError> {
         if arg == "-" {
             refuse_terminal_stdin()?;
+            if let Some((bytes, holes)) = map_stdin_file() {
+                return Ok(Input::File {
+                    path: PathBuf::from("-"),
+                    bytes,
+                    holes,
+                    temp: None,
+                });
+            }
             let mut prefix = Vec::with_capacity(512);
             io::stdin()
                 .lock()
@@ -194,10 +219,12 @@ impl Input {
             return Ok(Input::Stdin { prefix });
         }
         let path = PathBuf::from(arg);
-        let bytes = FileBytes::open(&path).map_err(|e| CliError::io(arg, &e))?;
+        let (bytes, holes) =
+            FileBytes::open_with_holes(&path).map_err(|e| CliError::io(arg, &e))?;
         Ok(Input::File {
             path,
             bytes,
+            holes,
             temp: None,
         })
     }
@@ -220,6 +247,7 @@ impl Input {
         Ok(Input::File {
             path: PathBuf::from("-"),
             bytes,
+            holes: Vec::new(),
             temp: Some(temp),
         })
     }
@@ -245,6 +273,14 @@ impl Input {
         match self {
             Input::File { bytes, .. } => Some(bytes),
             Input::Stdin { .. } => None,
+        }
+    }
+
+    /// The file's holes (ranges known to be zeros; none for standard input read as a stream).
+    pub fn holes(&self) -> &[std::ops::Range<usize>] {
+        match self {
+            Input::File { holes, .. } => holes,
+            Input::Stdin { .. } => &[],
         }
     }
 

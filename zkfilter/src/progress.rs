@@ -48,6 +48,13 @@ impl<R> Progress<R> {
         let _ = e.flush();
     }
 
+    /// Reports that `offset` bytes of the input are done (for inputs not read through this
+    /// reader, such as a mapped file).
+    pub fn reached(&mut self, offset: u64) {
+        self.done = offset;
+        self.show(false);
+    }
+
     /// Clears the progress line.
     pub fn finish(&mut self) {
         if self.enabled {

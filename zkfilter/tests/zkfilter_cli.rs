@@ -610,3 +610,73 @@ fn separate_log_dir() {
         fs::read(&files_in(&b, "snapshot.")[0]).unwrap()
     );
 }
+
+/// A log as ZooKeeper leaves it on disk: its entries, then a preallocated zero tail that is a
+/// hole of the sparse file except for the last byte, which ZooKeeper writes.
+fn sparse_log(dir: &Path, entries_of: &Path, tail: u64) -> PathBuf {
+    use std::io::{Seek, SeekFrom, Write};
+    let bytes = fs::read(entries_of).unwrap();
+    let log = TxnLog::parse(&bytes, Limits::default()).unwrap();
+    let end = log.entries().count();
+    assert!(end > 0);
+    let path = dir.join(entries_of.file_name().unwrap());
+    let mut f = fs::File::create(&path).unwrap();
+    f.write_all(&bytes).unwrap();
+    f.seek(SeekFrom::Start(bytes.len() as u64 + tail - 1))
+        .unwrap();
+    f.write_all(&[0]).unwrap();
+    path
+}
+
+#[test]
+fn stdin_redirected_from_a_sparse_log_is_read_like_the_file_and_like_a_pipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = files_in(&testdata().join("zk-3.9/recipes"), "log.").remove(0);
+    let log = sparse_log(tmp.path(), &src, 8 << 20);
+    let run = |name: &str, stdin: Option<std::process::Stdio>, arg: &str| {
+        let report = tmp.path().join(format!("{name}.json"));
+        let mut c = Command::new(env!("CARGO_BIN_EXE_zkfilter"));
+        c.args(["log", arg, "-q", "--report", report.to_str().unwrap()]);
+        if let Some(s) = stdin {
+            c.stdin(s);
+        }
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut r: serde_json::Value = serde_json::from_slice(&fs::read(&report).unwrap()).unwrap();
+        // The input's name differs ("-" or the path); nothing else may.
+        r["input"] = serde_json::Value::Null;
+        (o.stdout, r)
+    };
+    let file = run("file", None, log.to_str().unwrap());
+    let redirected = run("stdin", Some(fs::File::open(&log).unwrap().into()), "-");
+    let mut cat = Command::new("cat")
+        .arg(&log)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let piped = run("pipe", Some(cat.stdout.take().unwrap().into()), "-");
+    assert!(cat.wait().unwrap().success());
+    assert!(!file.0.is_empty());
+    assert_eq!(redirected, file);
+    assert_eq!(piped, file);
+    // The zero tail, hole included, is counted as the log's padding.
+    let end = file.1["logEnd"].as_str().unwrap().to_string();
+    let at: u64 = end
+        .strip_prefix("zero padding at byte ")
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{end}"));
+    let len = fs::metadata(&log).unwrap().len();
+    assert!(len - at > 8 << 20);
+    assert_eq!(
+        end,
+        format!(
+            "zero padding at byte {at}, {} trailing bytes (0 non-zero)",
+            len - at
+        )
+    );
+}

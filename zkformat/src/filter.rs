@@ -885,7 +885,31 @@ pub fn filter_log_bytes<W: Write>(
     salvage: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(W, FilterReport, Option<Error>)> {
-    let log = TxnLog::parse(input, limits)?;
+    filter_txn_log(
+        &TxnLog::parse(input, limits)?,
+        output,
+        policy,
+        options,
+        learned,
+        salvage,
+        progress,
+    )
+}
+
+/// [`filter_log_bytes`] over a parsed log, which may know its holes
+/// ([`TxnLog::with_holes`]): a mapped log's zero tail is then neither read nor paged in.
+///
+/// # Errors
+/// As [`filter_log`].
+pub fn filter_txn_log<W: Write>(
+    log: &TxnLog<'_>,
+    output: W,
+    policy: &Policy,
+    options: LogFilterOptions,
+    learned: &SnapshotKnowledge,
+    salvage: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(W, FilterReport, Option<Error>)> {
     let (mut filter, mut writer) =
         start_log_filter(log.header(), output, policy, options, learned)?;
     let (end, salvaged) = log.read_ahead_with(false, peek, |entries| {

@@ -23,7 +23,14 @@ impl FileBytes {
     /// # Errors
     /// I/O errors opening or reading the file.
     pub fn open(path: &Path) -> io::Result<FileBytes> {
-        let file = File::open(path)?;
+        FileBytes::of_file(&File::open(path)?)
+    }
+
+    /// Maps an open file (or reads it from its current position when it cannot be mapped).
+    ///
+    /// # Errors
+    /// I/O errors reading the file.
+    pub fn of_file(file: &File) -> io::Result<FileBytes> {
         let meta = file.metadata()?;
         if meta.is_file() && meta.len() > 0 {
             // SAFETY: the map is read-only and private to this process. The one hazard of mapping a
@@ -32,13 +39,14 @@ impl FileBytes {
             // (the README says so), and ZooKeeper itself only appends to logs, never truncating a
             // file it is writing. This is the crate's only `unsafe`.
             #[allow(unsafe_code)]
-            let map = unsafe { Mmap::map(&file) };
+            let map = unsafe { Mmap::map(file) };
             if let Ok(map) = map {
                 return Ok(FileBytes::Mapped(map));
             }
         }
         let mut v = Vec::new();
-        (&file).read_to_end(&mut v)?;
+        let mut file = file;
+        file.read_to_end(&mut v)?;
         Ok(FileBytes::Owned(v))
     }
 
@@ -51,11 +59,18 @@ impl FileBytes {
     /// # Errors
     /// As [`FileBytes::open`].
     pub fn open_with_holes(path: &Path) -> io::Result<(FileBytes, Vec<Range<usize>>)> {
-        let bytes = FileBytes::open(path)?;
+        FileBytes::of_file_with_holes(&File::open(path)?)
+    }
+
+    /// [`FileBytes::of_file`] with the file's holes, as [`FileBytes::open_with_holes`] finds
+    /// them. The file's offset is where it was (looking for holes moves it, then puts it back).
+    ///
+    /// # Errors
+    /// As [`FileBytes::of_file`].
+    pub fn of_file_with_holes(file: &File) -> io::Result<(FileBytes, Vec<Range<usize>>)> {
+        let bytes = FileBytes::of_file(file)?;
         let holes = match &bytes {
-            FileBytes::Mapped(m) => {
-                File::open(path).map_or_else(|_| Vec::new(), |f| holes_of(&f, m.len()))
-            }
+            FileBytes::Mapped(m) => holes_of(file, m.len()),
             FileBytes::Owned(_) => Vec::new(),
         };
         Ok((bytes, holes))
@@ -65,6 +80,19 @@ impl FileBytes {
 /// The holes of the first `len` bytes of `file`, from `lseek`'s `SEEK_HOLE`/`SEEK_DATA`.
 #[cfg(target_os = "linux")]
 fn holes_of(file: &File, len: usize) -> Vec<Range<usize>> {
+    use rustix::fs::{seek, SeekFrom};
+    let Ok(offset) = seek(file, SeekFrom::Current(0)) else {
+        return Vec::new();
+    };
+    let holes = hole_ranges(file, len);
+    // The offset is shared with every descriptor of the open file (standard input's too).
+    let _ = seek(file, SeekFrom::Start(offset));
+    holes
+}
+
+/// [`holes_of`]'s search, which leaves the file's offset anywhere.
+#[cfg(target_os = "linux")]
+fn hole_ranges(file: &File, len: usize) -> Vec<Range<usize>> {
     use rustix::fs::{seek, SeekFrom};
     let mut holes = Vec::new();
     let mut pos = 0usize;

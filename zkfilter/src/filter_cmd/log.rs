@@ -5,10 +5,12 @@ use std::io::{self, BufWriter};
 use clap::Args;
 use serde_json::json;
 use zkformat::filter::{
-    filter_log, filter_snapshot, learn_from_snapshot, Category, LogFilterOptions, SnapshotKnowledge,
+    filter_log, filter_snapshot, filter_txn_log, learn_from_snapshot, Category, LogFilterOptions,
+    SnapshotKnowledge,
 };
 use zkformat::kind::FileKind;
 use zkformat::snapshot::SnapshotReader;
+use zkformat::txnlog::TxnLog;
 
 use super::{finish, Outcome, PolicyArgs, RunArgs};
 use crate::cli::{self, CliError, Input};
@@ -149,11 +151,31 @@ pub(super) fn run(a: LogArgs, run: &RunArgs) -> Result<u8, CliError> {
             _ => Box::new(io::sink()),
         };
         let out = BufWriter::with_capacity(1 << 20, sink);
-        // Files are read as streams too, even when mapped: on a 1 GiB log the mapped filter
-        // (`filter_log_bytes`) is no faster (the deciding thread is the bottleneck), and its
-        // resident size grows with the file's pages while the stream stays near 12 MiB.
-        let reader = Progress::new(input.reader(), total, "zkfilter", run.quiet);
-        filter_log(reader, out, &policy, options, &learned, limits, run.salvage)
+        match input.bytes() {
+            // A file (standard input redirected from one included) is filtered where it is
+            // mapped: nothing is copied, and the hole ZooKeeper leaves as a log's preallocated
+            // zero tail is neither read nor paged in (on a real 64 MiB log with 31 MB of
+            // entries: 1.3 GB/s and 39 MiB resident, against 1.0 GB/s and 74 MiB streamed).
+            Some(bytes) => {
+                let mut progress = Progress::new(io::empty(), total, "zkfilter", run.quiet);
+                TxnLog::parse(bytes, limits).and_then(|log| {
+                    filter_txn_log(
+                        &log.with_holes(input.holes()),
+                        out,
+                        &policy,
+                        options,
+                        &learned,
+                        run.salvage,
+                        &mut |offset| progress.reached(offset),
+                    )
+                })
+            }
+            // A pipe is streamed, in bounded memory (about 8 MiB).
+            None => {
+                let reader = Progress::new(input.reader(), total, "zkfilter", run.quiet);
+                filter_log(reader, out, &policy, options, &learned, limits, run.salvage)
+            }
+        }
     };
     let (w, report, salvaged) = result.map_err(|e| match e.kind() {
         zkformat::ErrorKind::Output(_, msg) => {
