@@ -303,3 +303,88 @@ fn verify_datadir_reports_the_loaded_snapshot_as_verify_file_does() {
         assert_eq!(report_on(&["verify", "--json", &d], &snap), alone, "{case}");
     }
 }
+
+/// A snapshot of `n` nodes under 50 parents, two ACL lists, written by zkformat's writer.
+fn big_snapshot(n: usize) -> Vec<u8> {
+    use zkformat::data::Acl;
+    use zkformat::snapshot::{Session, SnapshotWriter, Tail};
+    let mut w = SnapshotWriter::new(Vec::new()).expect("writer");
+    w.write_sessions(&[Session {
+        id: 5,
+        timeout: 4000,
+    }])
+    .expect("sessions");
+    let digest = Acl {
+        perms: 31,
+        scheme: b"digest",
+        id: b"u:hash",
+    };
+    w.write_acl_cache(&[(1, &[Acl::OPEN_UNSAFE][..]), (2, &[digest][..])])
+        .expect("acls");
+    fn node(path: &[u8], i: usize) -> zkformat::snapshot::Node<'_> {
+        zkformat::snapshot::Node {
+            path,
+            data: (i % 4 != 0).then_some(&b"some data"[..(i % 9)]),
+            acl_key: (i % 3) as i64 - 1,
+            stat: zkformat::data::Stat {
+                czxid: i as i64,
+                mzxid: i as i64 + 1,
+                ctime: 1_700_000_000_000 + i as i64,
+                mtime: 1_700_000_000_000 + i as i64,
+                ephemeral_owner: if i % 10 == 0 { 5 } else { 0 },
+                pzxid: i as i64,
+                ..zkformat::data::Stat::default()
+            },
+        }
+    }
+    w.write_node(&node(b"", 0)).expect("root");
+    for p in 0..50 {
+        w.write_node(&node(format!("/p{p}").as_bytes(), p))
+            .expect("parent");
+        for i in (p..n).step_by(50) {
+            w.write_node(&node(format!("/p{p}/n{i}").as_bytes(), i))
+                .expect("node");
+        }
+    }
+    w.finish(Tail::DIGEST, zkformat::Zxid(n as i64))
+        .expect("finish")
+}
+
+/// Snapshot dumps on two cores render nodes on a helper thread (`dump::pipeline`): the output,
+/// the error and the exit status must be those of one core, for a snapshot of many batches and
+/// for one cut in the middle of its nodes.
+#[test]
+fn snapshot_dump_on_two_cores_is_the_one_core_dump() {
+    if Command::new("taskset").arg("--version").output().is_err() {
+        panic!("taskset (util-linux) is needed to run zkdump on one core");
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let whole = big_snapshot(30_000);
+    let cut = &whole[..whole.len() * 2 / 3];
+    for (name, bytes) in [("snapshot.7530", &whole[..]), ("snapshot.1", cut)] {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let p = path.display().to_string();
+        for args in [
+            vec![],
+            vec!["--json"],
+            vec!["--data"],
+            vec!["--path-prefix", "/p7"],
+        ] {
+            let mut two = vec![env!("CARGO_BIN_EXE_zkdump")];
+            two.extend(&args);
+            two.push(&p);
+            let run = |cmd: &[&str]| {
+                let o = Command::new(cmd[0]).args(&cmd[1..]).output().expect("run");
+                (o.status.code(), o.stdout, o.stderr)
+            };
+            let mut one = vec!["taskset", "-c", "0"];
+            one.extend(&two);
+            let (a, b) = (run(&two), run(&one));
+            assert!(a.1.len() > 30_000, "{name} {args:?}: {} bytes", a.1.len());
+            assert_eq!(a.0, b.0, "{name} {args:?}");
+            assert!(a.1 == b.1, "{name} {args:?}: outputs differ");
+            assert_eq!(a.2, b.2, "{name} {args:?}");
+        }
+    }
+}

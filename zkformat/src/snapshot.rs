@@ -756,6 +756,35 @@ impl<'a> Snapshot<'a> {
         items
     }
 
+    /// The paths of the nodes, in file order, framed with as little decoding as possible: the
+    /// sessions and ACL cache are parsed, then of each node only the lengths and the path are
+    /// read (no data, stat, seal or digest). For a quick first pass, such as counting children
+    /// (`numChildren` is not stored). Ends at the tree's end, or before the first record that
+    /// is not whole and well framed; [`Snapshot::items`] reports what is wrong there.
+    pub fn node_paths(&self) -> NodePaths<'a> {
+        let mut items = self.items_unchecked();
+        let start = loop {
+            match items.next_item() {
+                Ok(Some(Item {
+                    offset,
+                    value: SnapshotItem::Node(_),
+                    ..
+                })) => break usize::try_from(offset).ok(),
+                Ok(Some(Item {
+                    value: SnapshotItem::TreeEnd,
+                    ..
+                }))
+                | Ok(None)
+                | Err(_) => break None,
+                Ok(Some(_)) => {}
+            }
+        };
+        NodePaths {
+            data: start.and_then(|s| self.data.get(s..)).unwrap_or(&[]),
+            max_len: self.limits.max_buffer_len(),
+        }
+    }
+
     /// Reads the whole snapshot, checking every seal, and returns its summary.
     ///
     /// # Errors
@@ -766,6 +795,61 @@ impl<'a> Snapshot<'a> {
             item?;
         }
         Ok(items.summary())
+    }
+}
+
+/// Iterator over a [`Snapshot`]'s node paths ([`Snapshot::node_paths`]).
+#[derive(Debug, Clone)]
+pub struct NodePaths<'a> {
+    /// From the next node record on; empty once ended.
+    data: &'a [u8],
+    max_len: u32,
+}
+
+impl<'a> NodePaths<'a> {
+    /// A jute length at `at` within the jute limit: `None` for -1 (null), an error otherwise.
+    fn length(&self, at: usize) -> std::result::Result<Option<usize>, ()> {
+        let raw = self.data.get(at..at + 4).ok_or(())?;
+        let len = i32::from_be_bytes(<[u8; 4]>::try_from(raw).map_err(|_| ())?);
+        match len {
+            -1 => Ok(None),
+            n if n >= 0 && n as u32 <= self.max_len => Ok(Some(n as usize)),
+            _ => Err(()),
+        }
+    }
+
+    /// The next record's path and length, when it is a whole node record.
+    fn frame(&self) -> std::result::Result<(&'a [u8], usize), ()> {
+        let path_len = self.length(0)?.ok_or(())?;
+        let path = self.data.get(4..4 + path_len).ok_or(())?;
+        if path == b"/" {
+            return Err(());
+        }
+        let data_at = 4 + path_len;
+        let data_len = self.length(data_at)?.unwrap_or(0);
+        // Data, the ACL key and the stat.
+        let len = data_at + 4 + data_len + 8 + STAT_SIZE;
+        if len > self.data.len() {
+            return Err(());
+        }
+        Ok((path, len))
+    }
+}
+
+impl<'a> Iterator for NodePaths<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self.frame() {
+            Ok((path, len)) => {
+                self.data = self.data.get(len..).unwrap_or(&[]);
+                Some(path)
+            }
+            Err(()) => {
+                self.data = &[];
+                None
+            }
+        }
     }
 }
 

@@ -486,3 +486,74 @@ fn decompressing_ahead_reads_every_real_snapshot_the_same() {
         }
     }
 }
+
+/// `Snapshot::node_paths` (lengths and paths only) frames exactly the nodes the full parser
+/// reads: the same paths on every real snapshot, and never more than the parser read before the
+/// first error on every malformed one.
+#[test]
+fn node_paths_frame_the_nodes_the_parser_reads() {
+    use zkformat::snapshot::Snapshot;
+    let node_paths_of_items = |bytes: &[u8]| -> (Vec<Vec<u8>>, bool) {
+        let mut paths = Vec::new();
+        for item in Snapshot::new(bytes, Limits::default()).items() {
+            match item {
+                Ok(i) => {
+                    if let SnapshotItem::Node(n) = i.value {
+                        paths.push(n.path.to_vec());
+                    }
+                }
+                Err(_) => return (paths, false),
+            }
+        }
+        (paths, true)
+    };
+    let mut checked = 0;
+    for f in real_files() {
+        if !f
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("snapshot.")
+        {
+            continue;
+        }
+        let bytes = decompressed(&fs::read(&f).unwrap());
+        let (expected, complete) = node_paths_of_items(&bytes);
+        let fast: Vec<Vec<u8>> = Snapshot::new(&bytes, Limits::default())
+            .node_paths()
+            .map(<[u8]>::to_vec)
+            .collect();
+        if complete {
+            assert_eq!(fast, expected, "{}", f.display());
+            checked += 1;
+        } else {
+            // The upstream corrupt fixtures: a prefix of what the parser read.
+            assert!(expected.starts_with(&fast), "{}", f.display());
+        }
+    }
+    assert!(checked > 20, "{checked}");
+    let mut malformed = 0;
+    for e in fs::read_dir(testdata().join("malformed"))
+        .unwrap()
+        .flatten()
+    {
+        let bytes = fs::read(e.path()).unwrap();
+        if FileKind::detect(&bytes) != FileKind::Snapshot {
+            continue;
+        }
+        let (expected, _) = node_paths_of_items(&bytes);
+        let fast: Vec<Vec<u8>> = Snapshot::new(&bytes, Limits::default())
+            .node_paths()
+            .map(<[u8]>::to_vec)
+            .collect();
+        assert!(
+            expected.starts_with(&fast),
+            "{}: {} fast, {} parsed",
+            e.path().display(),
+            fast.len(),
+            expected.len()
+        );
+        malformed += 1;
+    }
+    assert!(malformed >= 8, "{malformed}");
+}

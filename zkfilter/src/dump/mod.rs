@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod diff;
+pub mod pipeline;
 pub mod records;
 pub mod render;
 pub mod sessions;

@@ -287,6 +287,10 @@ fn txn_head(o: &mut Obj, e: &TxnEntry<'_>) {
 }
 
 impl Render for Json {
+    fn for_another_thread(&self) -> Box<dyn Render + Send + Sync> {
+        Box::new(Json)
+    }
+
     fn log_header(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, h: &FileHeader) -> io::Result<()> {
         header_obj(cx, "txnLog", h, Compression::None).line(out)
     }

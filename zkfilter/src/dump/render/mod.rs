@@ -226,6 +226,8 @@ pub trait Render {
     ) -> io::Result<()>;
     /// The end of a snapshot.
     fn snap_end(&mut self, out: &mut dyn Write, cx: &Ctx<'_>, t: &SnapTally) -> io::Result<()>;
+    /// A renderer of the same kind for another thread (which renders nodes in batches).
+    fn for_another_thread(&self) -> Box<dyn Render + Send + Sync>;
 }
 
 /// How node or txn data is shown.

@@ -23,6 +23,9 @@ use crate::dump::{format_time, hex64, path_str, plural, push_dec, push_hex, push
 pub struct Text {
     /// The text of one node or txn line, reused from record to record.
     line: String,
+    /// The snapshot ACL cache key last rendered, and its list's text: nearly every node of a
+    /// snapshot uses one of a few keys. (A renderer dumps one file; a key's list is fixed in it.)
+    acl_text: Option<(i64, String)>,
 }
 
 fn acl_text(acls: &[OwnedAcl]) -> String {
@@ -35,21 +38,6 @@ thread_local! {
     /// uses one of a few lists, so rendering is skipped when the list repeats.
     static ACL_LIST_CACHE: std::cell::RefCell<(i32, Vec<u8>, String)> =
         const { std::cell::RefCell::new((0, Vec::new(), String::new())) };
-    /// Same for the snapshot ACL cache's owned lists.
-    static ACL_CACHE: std::cell::RefCell<(Vec<OwnedAcl>, String)> =
-        const { std::cell::RefCell::new((Vec::new(), String::new())) };
-}
-
-/// Appends `acl_text(acls)` to `out`.
-fn push_acl_text(out: &mut String, acls: &[OwnedAcl]) {
-    ACL_CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.1.is_empty() || c.0 != acls {
-            c.1 = acl_text(acls);
-            c.0 = acls.to_vec();
-        }
-        out.push_str(&c.1);
-    });
 }
 
 /// Appends `acl_list_text(l)` to `out`.
@@ -199,6 +187,10 @@ pub fn push_body_text(out: &mut String, cx: &Ctx<'_>, body: &Txn<'_>) {
 }
 
 impl Render for Text {
+    fn for_another_thread(&self) -> Box<dyn Render + Send + Sync> {
+        Box::new(Text::default())
+    }
+
     fn log_header(&mut self, out: &mut dyn Write, _cx: &Ctx<'_>, h: &FileHeader) -> io::Result<()> {
         writeln!(
             out,
@@ -388,7 +380,14 @@ impl Render for Text {
                 b.push_str("  acl = ");
                 push_dec(b, node.acl_key);
                 b.push(' ');
-                push_acl_text(b, a);
+                match &self.acl_text {
+                    Some((key, text)) if *key == node.acl_key => b.push_str(text),
+                    _ => {
+                        let text = acl_text(a);
+                        b.push_str(&text);
+                        self.acl_text = Some((node.acl_key, text));
+                    }
+                }
                 b.push('\n');
             }
             None => {
