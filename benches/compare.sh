@@ -108,20 +108,17 @@ JAVA=(java "-Xmx$HEAP" "-Dlog4j.configuration=file:$L4J")
 if [ -n "$REAL" ]; then cat "$DIR"/version-2/* >/dev/null; fi
 cat "$LOG" "$SNAP" >/dev/null   # last, so the two single-file inputs are the hottest
 
-# run NAME N CMD... : runs CMD N times (stdout to /dev/null), records "seconds maxrss_kb status"
-# per run in $TMP/NAME.runs.
+# run NAME N CMD... : runs CMD N times (stdout to /dev/null, stdin from $RUN_STDIN when set),
+# records "seconds maxrss_kb status" per run in $TMP/NAME.runs. benches/timed.py spawns the
+# command itself and takes the time and peak RSS of that process alone (no `sh -c`, `time` or
+# `date` process inside the timed interval: on 20 ms runs they were a quarter of the figure).
 run() {
   local name=$1 n=$2; shift 2
   : >"$TMP/$name.runs"
   for _ in $(seq "$n"); do
     rm -rf "$TMP/out"
-    local t0 t1 st=0
-    t0=$(date +%s.%N)
-    /usr/bin/time -v -o "$TMP/time.txt" "$@" >/dev/null 2>"$TMP/$name.err" || st=$?
-    t1=$(date +%s.%N)
-    local rss
-    rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$TMP/time.txt")
-    echo "$(echo "$t1 - $t0" | bc -l) ${rss:-0} $st" >>"$TMP/$name.runs"
+    python3 "$ROOT/benches/timed.py" --stdin "${RUN_STDIN:-/dev/null}" --stderr "$TMP/$name.err" \
+      "$@" >>"$TMP/$name.runs"
     echo "  $name: $(tail -1 "$TMP/$name.runs")" >&2
   done
 }
@@ -163,7 +160,7 @@ echo "dump of the snapshot" >&2
 run ours_dump_snap "$RUNS" "$BIN/zkdump" "$SNAP"
 run zk_dump_snap "$JAVA_RUNS" "${JAVA[@]}" -cp "$CPZK" org.apache.zookeeper.server.SnapshotFormatter "$SNAP"
 echo "filters" >&2
-run ours_filter_log "$RUNS" sh -c "\"$BIN/zkfilter\" log --quiet - -o - <\"$LOG\""
+RUN_STDIN=$LOG run ours_filter_log "$RUNS" "$BIN/zkfilter" log --quiet - -o -
 run ours_filter_log_pipe "$RUNS" sh -c "cat \"$LOG\" | \"$BIN/zkfilter\" log --quiet - -o -"
 run ours_filter_snap "$RUNS" "$BIN/zkfilter" snapshot --quiet "$SNAP" -o "$TMP/out"
 echo "data dir" >&2
