@@ -37,7 +37,11 @@ impl<'a> LogSource<'a> {
     /// I/O errors, a short input or a bad magic.
     pub fn open(input: &'a Input, limits: Limits) -> Result<(FileHeader, LogSource<'a>)> {
         match input.bytes() {
-            Some(b) => Self::from_slice(b, limits),
+            // The file's holes (ZooKeeper's preallocated zero tail) are counted, not read.
+            Some(b) => {
+                let log = TxnLog::parse(b, limits)?.with_holes(input.holes());
+                Ok((log.header(), LogSource::Slice(log.entries_lenient())))
+            }
             None => {
                 let rd = LogReader::lenient(input.reader(), limits)?;
                 Ok((rd.header(), LogSource::Stream(Box::new(rd))))
