@@ -423,6 +423,31 @@ pub fn snapshot(data: &[u8]) {
             "a complete snapshot covers the whole input"
         );
     }
+    // The paths-only framing (zkdump's children count) never sees a node the parser does not:
+    // its paths are a prefix of the parser's, all of them when the parser read every node.
+    let mut parsed_paths = Vec::new();
+    let mut nodes_complete = false;
+    for item in Snapshot::new(data, limits).items() {
+        match item {
+            Ok(i) => match i.value {
+                SnapshotItem::Node(n) => parsed_paths.push(n.path.to_vec()),
+                SnapshotItem::TreeEnd => nodes_complete = true,
+                _ => {}
+            },
+            Err(_) => break,
+        }
+    }
+    let fast: Vec<Vec<u8>> = Snapshot::new(data, limits)
+        .node_paths()
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert!(
+        parsed_paths.starts_with(&fast),
+        "node_paths framed a node the parser did not"
+    );
+    if nodes_complete {
+        assert_eq!(fast, parsed_paths, "node_paths missed nodes the parser read");
+    }
     for item in Snapshot::new(data, limits).items() {
         let Ok(item) = item else { break };
         if let SnapshotItem::Node(n) = item.value {
