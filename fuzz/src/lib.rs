@@ -446,7 +446,10 @@ pub fn snapshot(data: &[u8]) {
         "node_paths framed a node the parser did not"
     );
     if nodes_complete {
-        assert_eq!(fast, parsed_paths, "node_paths missed nodes the parser read");
+        assert_eq!(
+            fast, parsed_paths,
+            "node_paths missed nodes the parser read"
+        );
     }
     for item in Snapshot::new(data, limits).items() {
         let Ok(item) = item else { break };
