@@ -388,3 +388,41 @@ fn snapshot_dump_on_two_cores_is_the_one_core_dump() {
         }
     }
 }
+
+/// A txn missing from the middle of the logs a restore replays is a `problem` of the data dir,
+/// named with the zxids around it.
+#[test]
+fn verify_datadir_reports_a_replay_gap() {
+    use zkformat::txnlog::{TxnLog, TxnLogWriter};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = root().join("testdata/zk-3.8/basic/version-2");
+    let v2 = tmp.path().join("version-2");
+    std::fs::create_dir_all(&v2).expect("mkdir");
+    for f in std::fs::read_dir(&src).expect("read_dir") {
+        let f = f.expect("entry").path();
+        std::fs::copy(&f, v2.join(f.file_name().expect("name"))).expect("copy");
+    }
+    let d = tmp.path().display().to_string();
+    let (status, out, _) = zkdump(&["verify", &d]);
+    assert_eq!(status, 0, "{out}");
+    assert!(!out.contains("replay gap"), "{out}");
+    // The newest snapshot is snapshot.3b; log.3c holds 0x3c..0x4f: drop 0x40.
+    let log = v2.join("log.3c");
+    let bytes = std::fs::read(&log).expect("read");
+    let parsed = TxnLog::parse(&bytes, zkformat::Limits::default()).expect("log");
+    let mut w = TxnLogWriter::with_header(Vec::new(), parsed.header()).expect("writer");
+    let mut entries = parsed.entries();
+    while let Some(e) = entries.next_entry().expect("entry") {
+        if e.zxid().0 != 0x40 {
+            w.append_entry(&e).expect("append");
+        }
+    }
+    std::fs::write(&log, w.finish().expect("finish")).expect("write");
+    let (status, out, _) = zkdump(&["verify", &d]);
+    assert_eq!(status, 1, "{out}");
+    assert!(
+        out.contains("replay gap: after 0x3f the next txn is 0x41 in ")
+            && out.contains("log.3c: 1 txn is missing"),
+        "{out}"
+    );
+}

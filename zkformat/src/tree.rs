@@ -24,7 +24,7 @@ use crate::snapshot::{
 use crate::source::FileBytes;
 use crate::txn::{op, CreateTxn, Txn, TxnRecord};
 use crate::txnlog::{LogEnd, LogReader};
-use crate::zxid::Zxid;
+use crate::zxid::{Continuity, Step, Zxid, ZxidGap};
 
 /// An ACL owned by the tree.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -827,6 +827,9 @@ pub struct Replay {
     /// digest when the replay passed that zxid: `(zxid, stored, computed)`. `None` when the
     /// snapshot is not fuzzy or the replay did not reach that zxid.
     pub fuzzy_digest: Option<(Zxid, i64, i64)>,
+    /// The first txns missing from the replay (within an epoch: a new epoch may start at any
+    /// counter), with the log holding the txn after them.
+    pub first_gap: Option<(ZxidGap, PathBuf)>,
 }
 
 /// The last txn of a point in time: in the data dir's logs, read in order, the txn before the
@@ -940,6 +943,8 @@ pub fn replay_datadir_with(
     let mut fuzzy_digest = None;
     let mut logs = Vec::new();
     let mut stopped_by = None;
+    let mut continuity = Continuity::after(snapshot_zxid);
+    let mut first_gap = None;
     'files: for log in dir.logs_after(snapshot_zxid) {
         // Logs are streamed, not mapped: a replay reads each byte once, and memory stays that
         // of the tree whatever the size of the logs (same parser, same errors and offsets).
@@ -959,6 +964,9 @@ pub fn replay_datadir_with(
                 }
                 if to_zxid.is_some_and(|z| entry.zxid() > z) {
                     return Ok(None);
+                }
+                if let Step::Gap(g) = continuity.next(entry.zxid()) {
+                    first_gap.get_or_insert_with(|| (g, log.path.clone()));
                 }
                 tree.apply(&entry.record()?);
                 if let Some(d) = fuzzy_at.filter(|d| d.zxid == entry.zxid()) {
@@ -991,6 +999,7 @@ pub fn replay_datadir_with(
         logs,
         stopped_by,
         fuzzy_digest,
+        first_gap,
     })
 }
 

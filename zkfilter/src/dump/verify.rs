@@ -28,7 +28,7 @@ use zkformat::zxid::{parse_file_name, FileNameKind, NameCompression};
 use zkformat::{Limits, Zxid};
 
 use super::render::json::Obj;
-use super::source::{LogSource, SnapSource};
+use super::source::SnapSource;
 use super::{hex64, plural};
 use crate::cli::{output_error, zk_error_message, CliError, EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS};
 
@@ -776,46 +776,21 @@ fn verify_replayed(
     if replay.snapshot.is_none() && !dd.logs.is_empty() {
         r.push(no_snapshot_finding(&dd, limits));
     }
-    // Continuity of the replayed txns, from the per-file reports.
-    let mut expected = Zxid(replay.snapshot_zxid.0 + 1);
-    let mut last_applied = replay.snapshot_zxid;
-    for log in dd.logs_after(replay.snapshot_zxid) {
-        let bytes = match FileBytes::open(&log.path) {
-            Ok(b) => b,
-            Err(_) => continue,
-        };
-        let Ok((_, mut src)) = LogSource::from_slice(&bytes, limits) else {
-            continue;
-        };
-        let mut stop = false;
-        while let Ok(Some(e)) = src.next_entry() {
-            let z = e.zxid();
-            if z <= replay.snapshot_zxid || z < expected {
-                continue;
-            }
-            if z != expected && z.epoch() <= last_applied.epoch() {
-                r.push(
-                    Finding::new(
-                        Severity::Problem,
-                        format!(
-                            "replay gap: after {last_applied} the next txn is {z} in {}: {} missing",
-                            log.path.display(),
-                            plural((z.0 - expected.0) as u64, "txn is", "txns are")
-                        ),
-                    )
-                    .zxid(Some(z)),
-                );
-                stop = true;
-            }
-            last_applied = z;
-            expected = Zxid(z.0 + 1);
-            if stop {
-                break;
-            }
-        }
-        if stop {
-            break;
-        }
+    // Continuity of the replayed txns (the replay follows it: the logs are read once).
+    if let Some((g, log)) = &replay.first_gap {
+        r.push(
+            Finding::new(
+                Severity::Problem,
+                format!(
+                    "replay gap: after {} the next txn is {} in {}: {} missing",
+                    g.after,
+                    g.next,
+                    log.display(),
+                    plural(g.missing(), "txn is", "txns are")
+                ),
+            )
+            .zxid(Some(g.next)),
+        );
     }
     let logs: Vec<String> = replay
         .logs
