@@ -285,12 +285,7 @@ pub fn save_snapshot(url: &str, auth: Option<&Auth>) -> Result<Zxid, String> {
         }
     };
     let header = resp.header("last_zxid").map(str::to_string);
-    let text: String = resp
-        .into_string()
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect();
+    let text = body_start(resp);
     header
         .as_deref()
         .and_then(|h| zkfilter::cli::parse_zxid(h).ok())
@@ -356,6 +351,16 @@ pub fn post_restore(url: &str, auth: Option<&Auth>, body: &Path) -> Result<Optio
     })
 }
 
+/// The first 300 characters of a response's body (empty if it cannot be read as text): enough
+/// to quote in a message.
+fn body_start(resp: ureq::Response) -> String {
+    resp.into_string()
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect()
+}
+
 /// The message for an admin command's HTTP error status (`command` is `snapshot` or `restore`:
 /// it names the rate limit and the property that disables it).
 fn status_error(
@@ -365,12 +370,7 @@ fn status_error(
     command: &str,
     advice: &str,
 ) -> String {
-    let text: String = resp
-        .into_string()
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect();
+    let text = body_start(resp);
     match code {
         401 => format!("{full}: authentication failed (HTTP 401): check --auth"),
         403 => format!("{full}: not allowed (HTTP 403): the user needs ALL permission on /"),

@@ -481,9 +481,12 @@ mod tests {
         out
     }
 
+    /// What a reader gave before it ended, and the error that ended it.
+    type ReadOutcome = (Vec<u8>, Option<io::ErrorKind>);
+
     /// Reads `r` to its end or first error with reads of `size` bytes: the bytes, then the error
     /// kind.
-    fn read_in_steps(mut r: impl Read, size: usize) -> (Vec<u8>, Option<io::ErrorKind>) {
+    fn read_in_steps(mut r: impl Read, size: usize) -> ReadOutcome {
         let mut out = Vec::new();
         let mut buf = vec![0u8; size];
         loop {
@@ -495,10 +498,10 @@ mod tests {
         }
     }
 
-    /// A reader that hands its input out `step` bytes at a time.
-    struct Dribble<'a> {
-        data: &'a [u8],
-        step: usize,
+    /// A reader that hands its input out `step` bytes at a time (also for `gzip`'s tests).
+    pub(super) struct Dribble<'a> {
+        pub(super) data: &'a [u8],
+        pub(super) step: usize,
     }
 
     impl Read for Dribble<'_> {
@@ -525,38 +528,35 @@ mod tests {
         let file = gzip_with_corrupt_block(&data);
         let want = (data, Some(io::ErrorKind::InvalidInput));
         for size in [1, 7, 4096, DECOMPRESS_AHEAD_CHUNK, 1 << 20] {
-            let (_, r) = open(&file[..], Limits::default()).unwrap();
-            let got = read_in_steps(r, size);
-            assert!(
-                got.0 == want.0,
-                "reads of {size}: {} bytes, not {}",
-                got.0.len(),
-                want.0.len()
-            );
-            assert_eq!(got.1, want.1, "reads of {size}");
-            // The compressed input arriving in small pieces changes nothing either.
-            let (_, r) = open(
-                Dribble {
+            // Plain; the compressed input arriving in small pieces; decompressed ahead.
+            let plain = || read_in_steps(open(&file[..], Limits::default()).unwrap().1, size);
+            let dribbled = || {
+                let input = Dribble {
                     data: &file,
                     step: 13,
-                },
-                Limits::default(),
-            )
-            .unwrap();
-            let got = read_in_steps(r, size);
-            assert!(got.0 == want.0, "reads of {size}, input by 13 bytes");
-            assert_eq!(got.1, want.1, "reads of {size}, input by 13 bytes");
-            let got = std::thread::scope(|s| {
-                let (_, r) = open_ahead(s, &file[..], Limits::default()).unwrap();
-                read_in_steps(r, size)
-            });
-            assert!(
-                got.0 == want.0,
-                "read ahead, reads of {size}: {} bytes, not {}",
-                got.0.len(),
-                want.0.len()
-            );
-            assert_eq!(got.1, want.1, "read ahead, reads of {size}");
+                };
+                read_in_steps(open(input, Limits::default()).unwrap().1, size)
+            };
+            let ahead = || {
+                std::thread::scope(|s| {
+                    read_in_steps(open_ahead(s, &file[..], Limits::default()).unwrap().1, size)
+                })
+            };
+            let ways: [(&str, &dyn Fn() -> ReadOutcome); 3] = [
+                ("plain", &plain),
+                ("input by 13 bytes", &dribbled),
+                ("read ahead", &ahead),
+            ];
+            for (how, read) in ways {
+                let got = read();
+                assert!(
+                    got.0 == want.0,
+                    "{how}, reads of {size}: {} bytes, not {}",
+                    got.0.len(),
+                    want.0.len()
+                );
+                assert_eq!(got.1, want.1, "{how}, reads of {size}");
+            }
         }
     }
 

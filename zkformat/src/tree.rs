@@ -291,7 +291,7 @@ impl NodeLoader {
 
 /// Nodes read before the node map is sized from the snapshot's length.
 const SIZE_AFTER_NODES: u64 = 65_536;
-/// The most nodes the map is sized for ahead (`u32`-sized maps are already 100+ GiB of nodes).
+/// The most nodes the map is sized for ahead, whatever the start of the file suggests.
 const MAX_NODE_RESERVE: u64 = 1 << 26;
 
 impl DataTree {

@@ -149,16 +149,12 @@ impl NodePipeline {
             };
             match t.try_send(w) {
                 Ok(()) => return Ok(()),
-                Err(TrySendError::Full(back)) if self.in_flight > 0 => {
+                // Full means batches are in flight (the queue holds more than the ACL cache).
+                Err(TrySendError::Full(back)) => {
                     w = back;
                     let buf = self.rendered.recv().map_err(|_| stopped())??;
                     self.in_flight -= 1;
                     write_pieces(out, &buf)?;
-                }
-                Err(TrySendError::Full(back)) => {
-                    // Only the ACL cache is queued: the helper is still counting.
-                    w = back;
-                    std::thread::yield_now();
                 }
                 Err(TrySendError::Disconnected(_)) => return Err(stopped()),
             }

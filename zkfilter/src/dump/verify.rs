@@ -1090,18 +1090,13 @@ pub fn run(
     // Each data dir's replay checks the snapshot it loads (that file is read once) and runs
     // beside the other files' checks, which share the other cores; the largest files start
     // first so no core waits on one big file at the end.
-    let claims: Vec<Option<PathBuf>> = plan
-        .dirs
+    let loads: Vec<Option<PathBuf>> = plan.dirs.iter().map(|d| snapshot_replay_loads(d)).collect();
+    let claims: Vec<Option<PathBuf>> = loads
         .iter()
-        .map(|d| {
-            snapshot_replay_loads(d).filter(|s| {
+        .map(|load| {
+            load.clone().filter(|s| {
                 plan.files.iter().filter(|f| *f == s).count() == 1
-                    && plan
-                        .dirs
-                        .iter()
-                        .filter(|o| snapshot_replay_loads(o).as_ref() == Some(s))
-                        .count()
-                        == 1
+                    && loads.iter().filter(|o| o.as_ref() == Some(s)).count() == 1
             })
         })
         .collect();

@@ -396,6 +396,7 @@ impl Header {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compression::tests::Dribble;
     use std::io::Write;
 
     fn gzip(data: &[u8], builder: flate2::GzBuilder) -> Vec<u8> {
@@ -433,21 +434,6 @@ mod tests {
         assert_eq!(read_all(&trailing).unwrap(), data);
         // Empty content.
         assert_eq!(read_all(&gzip(b"", flate2::GzBuilder::new())).unwrap(), b"");
-    }
-
-    /// Hands its input out `step` bytes at a time.
-    struct Dribble<'a> {
-        data: &'a [u8],
-        step: usize,
-    }
-
-    impl Read for Dribble<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = self.step.min(buf.len()).min(self.data.len());
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
     }
 
     #[test]
