@@ -442,18 +442,23 @@ def check_archive_against_manifest(store, bid: str, man: dict, tmp: Path,
     assert v["snapshot"] == snap_zxid, (v["summary"], snaps)
     last = hexint(man["lastZxid"])
     first = hexint(man["firstZxid"])
-    if man["source"]["kind"] == "admin" and not logs:
-        # An admin snapshot is fuzzy: the files restore to its name's zxid (firstZxid), and
-        # lastZxid says how far the txns it holds go.
-        assert v["to_zxid"] == first and last >= first, \
+    admin = man["source"]["kind"] == "admin" and not logs
+    if admin:
+        # An admin snapshot is fuzzy: the files restore to its name's zxid, lastZxid says how far
+        # the txns it holds go, and firstZxid where it is exact: its name, or (3.9.0-3.9.3,
+        # whose snapshot command replays the log onto the live tree, ZOOKEEPER-4872) the
+        # server's last processed zxid before the command, which the notes then give.
+        assert v["to_zxid"] == snap_zxid and first <= snap_zxid <= last, \
             f"manifest {man['firstZxid']}..{man['lastZxid']} but zkdump verify says: {v['summary']}"
+        if first < snap_zxid:
+            assert any("ZOOKEEPER-4872" in n and hex(first) in n for n in man["notes"]), man["notes"]
     else:
         assert v["to_zxid"] == last, \
             f"manifest lastZxid {man['lastZxid']} but zkdump verify says: {v['summary']}"
     assert first <= last, man
     # firstZxid: the snapshot's zxid or the first txn the backup holds (either reading of
     # "first zxid" is accepted; anything else is not consistent with the files).
-    allowed_first = {snap_zxid}
+    allowed_first = {snap_zxid} | ({first} if admin else set())
     if first_txn is not None:
         allowed_first.add(first_txn)
     assert first in allowed_first, \

@@ -29,7 +29,7 @@ import pytest
 
 from backuplib import (BACKUPS, READY, Load, ZkServer, backup_id_from,
                        check_archive_against_manifest, check_restored, explain, grep_secrets,
-                       hexint, list_json, show, zkbackup)
+                       hexint, list_json, show, zkbackup, zxid_of_name)
 
 SUPER_PW = "SuperPw-" + secrets.token_hex(8)
 OPS_PW = "OpsPw-" + secrets.token_hex(8)
@@ -116,13 +116,18 @@ def test_admin_backups_restore_every_acknowledged_write_and_leak_no_password(adm
         assert man["zookeeperVersion"].startswith("3.9"), man["zookeeperVersion"]
         last = hexint(man["lastZxid"])
         assert last >= acked, f"lastZxid {hex(last)} < {hex(acked)}, acknowledged before create started"
+        # 3.9.3's snapshot command fast-forwards the database from the log while the pipeline
+        # applies the same txns again (ZOOKEEPER-4872): the backup is exact only up to the
+        # server's last processed zxid before the command, which covers every acknowledged write.
+        first, named = hexint(man["firstZxid"]), zxid_of_name(man["snapshot"].rsplit("/", 1)[-1])
+        assert acked <= first <= named <= last, (hex(acked), man)
         archive = tmp_path / f"{bid}.tar.gz"
         archive.write_bytes(store.read(f"{BACKUPS}/{bid}/data.tar.gz"))
         try:
             check_archive_against_manifest(store, bid, man, tmp_path, admin39["data"] / "version-2")
         except AssertionError as e:
             problems.append(f"backup {i} ({bid}): {e}")
-        taken.append((bid, last, archive, hexint(man["firstZxid"])))
+        taken.append((bid, last, archive, first))
     for cmd in (["list"], ["list", "--json"], ["show", taken[0][0]], ["verify", taken[0][0]]):
         p = zkbackup(store, *cmd)
         assert p.returncode == 0, explain(p)

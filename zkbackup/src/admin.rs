@@ -112,15 +112,9 @@ pub fn fetch_snapshot(
             Some(i) => m.replace(i.as_str(), "***"),
             None => m,
         };
-        match auth {
-            Some(a) if !a.secret().is_empty() => m.replace(a.secret(), "***"),
-            _ => m,
-        }
+        scrub_secret(auth, m)
     };
-    let mut req = ureq::get(&request_url).timeout(std::time::Duration::from_secs(600));
-    if let Some(a) = auth {
-        req = req.set("Authorization", &a.header());
-    }
+    let req = authed(ureq::get(&request_url), auth, 600);
     let resp = match req.call() {
         Ok(r) => r,
         Err(ureq::Error::Status(code, r)) => {
@@ -247,6 +241,90 @@ pub fn base_url(url: &str) -> String {
     }
 }
 
+/// What the admin server says of itself before a snapshot is asked for (`/commands/srvr`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerFacts {
+    /// The `version` field (`3.9.3-…, built on …`), if the answer has one.
+    pub version: Option<String>,
+    /// `server_stats.last_processed_zxid`: every txn up to it is applied to the live database.
+    pub last_processed_zxid: Zxid,
+}
+
+/// Asks the admin server for its version and last processed zxid (`GET /commands/srvr`, which
+/// needs no credentials; `auth` is sent anyway, for servers that ask).
+///
+/// # Errors
+/// A message without secrets: an unreachable server, an HTTP error, an answer without
+/// `server_stats.last_processed_zxid`.
+pub fn server_facts(url: &str, auth: Option<&Auth>) -> Result<ServerFacts, String> {
+    let request_url = format!("{}/commands/srvr", base_url(url));
+    let full = public_url(&request_url);
+    let scrub = |m: String| scrub_secret(auth, m);
+    let req = authed(ureq::get(&request_url), auth, 60);
+    let resp = match req.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(code, r)) => {
+            return Err(scrub(format!(
+                "{full}: HTTP {code}: {}",
+                body_start(r).trim()
+            )));
+        }
+        Err(ureq::Error::Transport(t)) => {
+            return Err(scrub(format!(
+                "{full}: {} (is the admin server enabled and listening?)",
+                transport_error(&t)
+            )))
+        }
+    };
+    let text = resp
+        .into_string()
+        .map_err(|e| scrub(format!("{full}: reading the answer: {e}")))?;
+    parse_server_facts(&text).ok_or_else(|| {
+        scrub(format!(
+            "{full}: the answer has no server_stats.last_processed_zxid (is this ZooKeeper's admin server, serving?): {}",
+            text.chars().take(200).collect::<String>().trim()
+        ))
+    })
+}
+
+/// Reads the JSON answer of `/commands/srvr`.
+pub fn parse_server_facts(text: &str) -> Option<ServerFacts> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let z = match v.get("server_stats")?.get("last_processed_zxid")? {
+        serde_json::Value::Number(n) => n.as_i64()?,
+        serde_json::Value::String(s) => zkfilter::cli::parse_zxid(s).ok()?.0,
+        _ => return None,
+    };
+    Some(ServerFacts {
+        version: v
+            .get("version")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string),
+        last_processed_zxid: Zxid(z),
+    })
+}
+
+/// Whether the admin `snapshot` command of this ZooKeeper version fast-forwards the live
+/// database from the txn log before writing (3.9.0 to 3.9.3; ZOOKEEPER-4872, fixed in 3.9.4).
+/// The request pipeline then applies those txns a second time while the snapshot is written, so
+/// a node may be written out in a state older than the snapshot's name. An unknown version is
+/// taken to do so.
+pub fn snapshot_fast_forwards(version: Option<&str>) -> bool {
+    let Some(v) = version else { return true };
+    let numbers: Vec<Option<u32>> = v
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .next()
+        .unwrap_or("")
+        .split('.')
+        .map(|p| p.parse().ok())
+        .collect();
+    match numbers.as_slice() {
+        [Some(3), Some(9), Some(patch), ..] => *patch <= 3,
+        [Some(_), Some(_), ..] => false,
+        _ => true,
+    }
+}
+
 /// Makes a 3.9 member save its in-memory database as a snapshot in its data dir: `GET
 /// /commands/snapshot?streaming=false` (nothing is downloaded). Returns the zxid the file is named
 /// by (the `last_zxid` header).
@@ -261,14 +339,8 @@ pub fn base_url(url: &str) -> String {
 pub fn save_snapshot(url: &str, auth: Option<&Auth>) -> Result<Zxid, String> {
     let request_url = format!("{}/commands/snapshot?streaming=false", base_url(url));
     let full = public_url(&request_url);
-    let scrub = |m: String| match auth {
-        Some(a) if !a.secret().is_empty() => m.replace(a.secret(), "***"),
-        _ => m,
-    };
-    let mut req = ureq::get(&request_url).timeout(std::time::Duration::from_secs(600));
-    if let Some(a) = auth {
-        req = req.set("Authorization", &a.header());
-    }
+    let scrub = |m: String| scrub_secret(auth, m);
+    let req = authed(ureq::get(&request_url), auth, 600);
     let resp = match req.call() {
         Ok(r) => r,
         Err(ureq::Error::Status(code, r)) => {
@@ -306,17 +378,13 @@ pub fn save_snapshot(url: &str, auth: Option<&Auth>) -> Result<Zxid, String> {
 pub fn post_restore(url: &str, auth: Option<&Auth>, body: &Path) -> Result<Option<Zxid>, String> {
     let request_url = restore_url(url);
     let full = public_url(&request_url);
-    let scrub = |m: String| match auth {
-        Some(a) if !a.secret().is_empty() => m.replace(a.secret(), "***"),
-        _ => m,
-    };
+    let scrub = |m: String| scrub_secret(auth, m);
     let file = std::fs::File::open(body).map_err(|e| format!("{}: {e}", body.display()))?;
-    let mut req = ureq::post(&request_url)
-        .timeout(std::time::Duration::from_secs(600))
-        .set("Content-Type", "application/octet-stream");
-    if let Some(a) = auth {
-        req = req.set("Authorization", &a.header());
-    }
+    let req = authed(
+        ureq::post(&request_url).set("Content-Type", "application/octet-stream"),
+        auth,
+        600,
+    );
     let resp = match req.send(file) {
         Ok(r) => r,
         Err(ureq::Error::Status(code, r)) => {
@@ -349,6 +417,23 @@ pub fn post_restore(url: &str, auth: Option<&Auth>, body: &Path) -> Result<Optio
         Some(serde_json::Value::String(s)) => zkfilter::cli::parse_zxid(s).ok(),
         _ => None,
     })
+}
+
+/// `req` with the credentials' `Authorization` header and a timeout of `secs`.
+fn authed(req: ureq::Request, auth: Option<&Auth>, secs: u64) -> ureq::Request {
+    let req = req.timeout(std::time::Duration::from_secs(secs));
+    match auth {
+        Some(a) => req.set("Authorization", &a.header()),
+        None => req,
+    }
+}
+
+/// `m` with the credentials' secret replaced by `***`.
+fn scrub_secret(auth: Option<&Auth>, m: String) -> String {
+    match auth {
+        Some(a) if !a.secret().is_empty() => m.replace(a.secret(), "***"),
+        _ => m,
+    }
 }
 
 /// The first 300 characters of a response's body (empty if it cannot be read as text): enough
@@ -401,5 +486,30 @@ mod tests {
         assert_eq!(public_url("http://u:p@h:1/x"), "http://h:1/x");
         assert_eq!(base_url("http://h:1/"), "http://h:1");
         assert_eq!(base_url("http://h:1/commands/restore"), "http://h:1");
+    }
+
+    #[test]
+    fn server_facts_and_the_versions_whose_snapshot_fast_forwards() {
+        // The shape of a real 3.9.3 answer (abridged).
+        let answer = r#"{"version" : "3.9.3-${mvngit.commit.id}, built on 2026-03-08 16:19 UTC",
+            "server_stats" : {"last_processed_zxid" : 11889, "server_state" : "standalone"},
+            "command" : "server_stats", "error" : null}"#;
+        let f = parse_server_facts(answer).unwrap();
+        assert_eq!(f.last_processed_zxid, Zxid(11889));
+        assert!(snapshot_fast_forwards(f.version.as_deref()));
+        assert_eq!(parse_server_facts(r#"{"error":"not serving"}"#), None);
+        assert_eq!(parse_server_facts("<html>"), None);
+        for (v, ff) in [
+            ("3.9.0", true),
+            ("3.9.2-abc", true),
+            ("3.9.4-1, built on x", false),
+            ("3.9.10", false),
+            ("3.10.0", false),
+            ("4.0.0", false),
+            ("garbage", true),
+        ] {
+            assert_eq!(snapshot_fast_forwards(Some(v)), ff, "{v}");
+        }
+        assert!(snapshot_fast_forwards(None));
     }
 }

@@ -209,6 +209,10 @@ fn fetch_admin(
         .prefix("zkbackup-admin-")
         .tempfile()
         .map_err(|e| format!("temporary file: {e}"))?;
+    // Asked first: every txn up to its last processed zxid is in the live database before the
+    // snapshot command starts (3.9.0 to 3.9.3 may then write some nodes as they were before
+    // the snapshot's own zxid; see admin::snapshot_fast_forwards).
+    let facts = admin::server_facts(url, auth)?;
     let fetched = {
         let mut w = io::BufWriter::new(file.as_file_mut());
         let f = admin::fetch_snapshot(url, auth, &mut w)?;
@@ -265,12 +269,24 @@ fn fetch_admin(
             fetched.last_zxid
         ));
     }
+    let exact_to = if admin::snapshot_fast_forwards(facts.version.as_deref()) {
+        facts.last_processed_zxid.min(fetched.last_zxid)
+    } else {
+        fetched.last_zxid
+    };
+    if exact_to < fetched.last_zxid {
+        notes.push(format!(
+            "ZooKeeper {}'s admin snapshot replays the txn log onto the live database before writing (ZOOKEEPER-4872, fixed in 3.9.4), and the server applies those txns again meanwhile: the snapshot is exact only up to {exact_to} (the server's last processed zxid when asked), and nodes written after it may show any of their states up to {reaches}",
+            facts.version.as_deref().unwrap_or("(version unknown)")
+        ));
+    }
     let copied = Copied {
         snapshot: format!("version-2/{name}"),
         snapshot_zxid: fetched.last_zxid,
         snapshot_format: "3.9".to_string(),
         zookeeper_version: marks.writer().describe().to_string(),
         last_zxid: reaches,
+        exact_to: Some(exact_to),
         tracker,
         notes,
         ..Copied::default()
@@ -567,7 +583,7 @@ fn fill(m: &mut Manifest, c: &Copied) {
     m.snapshot = Some(c.snapshot.clone());
     m.snapshot_format = Some(c.snapshot_format.clone());
     m.zookeeper_version = Some(c.zookeeper_version.clone());
-    m.first_zxid = Some(c.snapshot_zxid.to_string());
+    m.first_zxid = Some(c.exact_to.unwrap_or(c.snapshot_zxid).to_string());
     m.last_zxid = Some(c.last_zxid.to_string());
     m.first_txn_time = c.first_txn_time;
     m.last_txn_time = c.last_txn_time;
@@ -765,18 +781,23 @@ pub fn verify(
                 v.problems
                     .push(format!("zxid continuity: {}", c.gaps.join("; ")));
             }
-            // An admin snapshot's range runs from its name to what it holds (fuzzy): its files
-            // end at the name, as the manifest's first zxid says.
+            // An admin snapshot's range runs from where it is exact to what it holds (fuzzy):
+            // its files end at its name's zxid.
             let expected_end = if m.source.kind == "admin" {
-                m.first_zxid.as_deref()
+                m.snapshot
+                    .as_deref()
+                    .and_then(|s| {
+                        zkformat::zxid::parse_file_name(s.rsplit('/').next().unwrap_or(s))
+                    })
+                    .map(|n| n.zxid.to_string())
             } else {
-                m.last_zxid.as_deref()
+                m.last_zxid.clone()
             };
-            if expected_end != Some(c.last_zxid.to_string().as_str()) {
+            if expected_end.as_deref() != Some(c.last_zxid.to_string().as_str()) {
                 v.problems.push(format!(
                     "the files end at zxid {}, the manifest says {}",
                     c.last_zxid,
-                    expected_end.unwrap_or("nothing")
+                    expected_end.as_deref().unwrap_or("nothing")
                 ));
             }
             v.notes.push(format!(

@@ -80,6 +80,9 @@ pub struct Copied {
     pub zookeeper_version: String,
     /// The last txn copied (the snapshot's zxid when no txn follows it).
     pub last_zxid: Zxid,
+    /// Where the copy is known exact, when that is before the snapshot's zxid (an admin
+    /// snapshot of a ZooKeeper that fast-forwards it); `None`: from the snapshot's zxid.
+    pub exact_to: Option<Zxid>,
     /// Time of the first txn after the snapshot.
     pub first_txn_time: Option<i64>,
     /// Time of the last txn copied.
