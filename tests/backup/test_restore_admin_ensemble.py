@@ -48,13 +48,14 @@ import pytest
 
 from backuplib import (BACKUPS, ZKFILTER, LocalStore, create_ok, explain, hexint, seq,
                        served_without_ephemerals, show, tree_diff, zkbackup)
-from zkharness import ZkEnsemble, capture_tree, four_letter, installed_versions
+from ensemblelib import (StateLog, kazoo_client, seed_app, srvr_zxid, stop_quietly, take_turns,
+                         wait_for)
+from zkharness import ZkEnsemble, capture_tree, installed_versions
 
 PW = "EnsAdminPw-" + secrets.token_hex(6)
 SUPER = [("digest", f"super:{PW}")]
 LOCK, ELECTION, PARTY = "/app/lock", "/app/election", "/app/party"
 DYING_TIMEOUT = 2.0       # the session timeout of the client that dies after the restore (s)
-FAST_RETRY = {"max_tries": -1, "delay": 0.1, "backoff": 1.3, "max_delay": 0.5}
 
 
 def digest(user: str, pw: str) -> str:
@@ -66,40 +67,7 @@ FLAGS = [f"-Dzookeeper.DigestAuthenticationProvider.superDigest={digest('super',
 
 
 def client(hosts: str, timeout: float = 10.0, auth=SUPER):
-    from kazoo.client import KazooClient
-    c = KazooClient(hosts=hosts, timeout=timeout, connection_retry=dict(FAST_RETRY),
-                    auth_data=list(auth) if auth else None)
-    c.start(timeout=30)
-    return c
-
-
-def stop_quietly(clients) -> None:
-    def one(c):
-        try:
-            c.stop()
-            c.close()
-        except Exception:  # noqa: BLE001
-            pass
-    ts = [threading.Thread(target=one, args=(c,), daemon=True) for c in clients]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(15)
-
-
-def wait_for(cond, timeout: float, what: str, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def srvr_zxid(port: int) -> int | None:
-    m = re.search(r"Zxid: (0x[0-9a-fA-F]+)", four_letter(port, "srvr", timeout=2.0))
-    return int(m.group(1), 16) if m else None
+    return kazoo_client(hosts, timeout, auth)
 
 
 def settle(ports: list[int]) -> list[int]:
@@ -133,15 +101,6 @@ def curl(*args: str) -> str:
                        timeout=120)
     assert p.returncode == 0, f"curl {' '.join(args)}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
     return p.stdout
-
-
-class StateLog:
-    def __init__(self, zk):
-        self.events: list[tuple[float, str]] = []
-        zk.add_listener(lambda s: self.events.append((time.monotonic(), str(s))))
-
-    def since(self, t: float) -> list[str]:
-        return [s for when, s in self.events if when >= t]
 
 
 DYING = """
@@ -179,36 +138,13 @@ def adm(tmp_path_factory, zkbackup_bin):
         res["timings"]["ensemble up"] = time.monotonic() - t_start
         setup = client(ens.hosts)
         clients.append(setup)
-        from kazoo.security import ACL, OPEN_ACL_UNSAFE, Id, Permissions, make_digest_acl
-        setup.create("/app/config", b"v=1", makepath=True)
-        for v in (b"v=2", b"v=3"):
-            setup.set("/app/config", v)
-        setup.create("/app/secret", b"s3cret", acl=[make_digest_acl("ops", "pw", all=True)])
-        setup.set_acls("/app/config", OPEN_ACL_UNSAFE)
-        for i in range(3):
-            setup.create("/app/jobs/job-", b"%d" % i, sequence=True, makepath=True)
-        setup.create("/app/counter", b"0")
+        seed_app(setup)
 
         # 1. Three clients take turns on the lock; then A holds it, B and C wait.
         a, b, c = (client(ens.hosts) for _ in range(3))
         clients += [a, b, c]
         res["old"] = {n: (zk, StateLog(zk), zk.client_id[0]) for n, zk in (("A", a), ("B", b), ("C", c))}
-        seen: list[int] = []
-        mu = threading.Lock()
-
-        def turns(zk, name):
-            lock = zk.Lock(LOCK, name)
-            for _ in range(3):
-                with lock:
-                    with mu:
-                        seen.append(seq(lock.node))
-                    v = int(zk.get("/app/counter")[0])
-                    zk.set("/app/counter", b"%d" % (v + 1))
-        ts = [threading.Thread(target=turns, args=(zk, n)) for zk, n in ((a, "A"), (b, "B"), (c, "C"))]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(60)
+        seen = take_turns(((a, "A"), (b, "B"), (c, "C")), LOCK, 3)
         lock_a = a.Lock(LOCK, "A")
         assert lock_a.acquire(timeout=10)
         res["lock_a_node"] = lock_a.node
@@ -272,6 +208,7 @@ def adm(tmp_path_factory, zkbackup_bin):
             wt.join(10)
 
         # The root locked to the superuser; a wrong password.
+        from kazoo.security import ACL, Id, Permissions
         setup.set_acls("/", [ACL(Permissions.ALL, Id("digest", digest("super", PW)))])
         trees = {m.myid: served(m) for m in ens.members}   # (each capture is a session: txns)
         zx = settle(ports)

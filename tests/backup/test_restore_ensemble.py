@@ -24,7 +24,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 import threading
@@ -37,14 +36,15 @@ import pytest
 
 from backuplib import (LocalStore, create_ok, explain, hexint, seq, served_without_ephemerals,
                        show, tree_diff, zkbackup)
-from zkharness import ZkEnsemble, ZkServer, capture_tree, four_letter, installed_versions
+from ensemblelib import (StateLog, dir_state, kazoo_client, seed_app, srvr_zxid, stop_quietly,
+                         take_turns, wait_for)
+from zkharness import ZkEnsemble, ZkServer, capture_tree, installed_versions
 
 AUTH = [("digest", "ops:pw")]
 # ZooKeeper's refusal of a client that saw a later zxid (3.8: "Refusing session request for
 # client …"; 3.9: "Refusing session(0x…) request for client …").
 REFUSED = re.compile(r"Refusing session(\(0x[0-9a-fA-F]+\))? request for client")
 K_TIMEOUT = 10.0          # K's session timeout (s); the ensemble's maxSessionTimeout is 20 ticks
-FAST_RETRY = {"max_tries": -1, "delay": 0.1, "backoff": 1.3, "max_delay": 0.5}
 LOCK, ELECTION, PARTY = "/app/lock", "/app/election", "/app/party"
 
 
@@ -87,58 +87,7 @@ def log_since(srv: ZkServer, offset: int) -> str:
 
 
 def client(hosts: str, timeout: float = K_TIMEOUT, auth=True, **kw):
-    from kazoo.client import KazooClient
-    c = KazooClient(hosts=hosts, timeout=timeout, connection_retry=dict(FAST_RETRY),
-                    auth_data=list(AUTH) if auth else None, **kw)
-    c.start(timeout=30)
-    return c
-
-
-def stop_quietly(clients) -> None:
-    """Stops kazoo clients in parallel (a client whose server is gone takes a moment)."""
-    def one(c):
-        try:
-            c.stop()
-            c.close()
-        except Exception:  # noqa: BLE001
-            pass
-    ts = [threading.Thread(target=one, args=(c,), daemon=True) for c in clients]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(15)
-
-
-class StateLog:
-    """Every kazoo state change of a client, with its time."""
-
-    def __init__(self, zk):
-        self.events: list[tuple[float, str]] = []
-        zk.add_listener(self._on)
-
-    def _on(self, state):
-        self.events.append((time.monotonic(), str(state)))
-
-    def since(self, t: float) -> list[str]:
-        return [s for when, s in self.events if when >= t]
-
-    def first(self, state: str, after: float) -> float | None:
-        return next((when for when, s in self.events if when >= after and s == state), None)
-
-
-def srvr_zxid(port: int) -> int | None:
-    m = re.search(r"Zxid: (0x[0-9a-fA-F]+)", four_letter(port, "srvr", timeout=2.0))
-    return int(m.group(1), 16) if m else None
-
-
-def wait_for(cond, timeout: float, what: str, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return kazoo_client(hosts, timeout, AUTH if auth else None, **kw)
 
 
 def retry_op(fn, timeout: float = 30):
@@ -152,15 +101,6 @@ def retry_op(fn, timeout: float = 30):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-
-
-def dir_state(d: Path) -> dict[str, str]:
-    """Every file (sha256) and folder under d: for byte-identical checks."""
-    out = {}
-    for p in sorted(d.rglob("*")):
-        rel = p.relative_to(d).as_posix()
-        out[rel] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-    return out
 
 
 def restore(store, bid: str, *args) -> subprocess.CompletedProcess:
@@ -377,35 +317,12 @@ def story(request, tmp_path_factory, zkbackup_bin):
         res["timings"]["ensemble up"] = time.monotonic() - t_start
         setup = client(ens.hosts)
         clients.append(setup)
-        from kazoo.security import OPEN_ACL_UNSAFE, make_digest_acl
-        setup.create("/app/config", b"v=1", makepath=True)
-        for v in (b"v=2", b"v=3"):
-            setup.set("/app/config", v)
-        setup.create("/app/secret", b"s3cret", acl=[make_digest_acl("ops", "pw", all=True)])
-        setup.set_acls("/app/config", OPEN_ACL_UNSAFE)
-        for i in range(3):
-            setup.create("/app/jobs/job-", b"%d" % i, sequence=True, makepath=True)
-        setup.create("/app/counter", b"0")
+        seed_app(setup)
 
         # Three clients take turns on the lock, bumping the counter.
         a, b, c = (client(ens.hosts) for _ in range(3))
         clients += [a, b, c]
-        seen_seqs: list[int] = []
-        mu = threading.Lock()
-
-        def turns(zk, name):
-            lock = zk.Lock(LOCK, name)
-            for _ in range(4):
-                with lock:
-                    with mu:
-                        seen_seqs.append(seq(lock.node))
-                    v = int(zk.get("/app/counter")[0])
-                    zk.set("/app/counter", b"%d" % (v + 1))
-        ts = [threading.Thread(target=turns, args=(zk, n)) for zk, n in ((a, "A"), (b, "B"), (c, "C"))]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(60)
+        seen_seqs = take_turns(((a, "A"), (b, "B"), (c, "C")), LOCK, 4)
         setup.sync("/app/counter")   # the clients may be served by different members
         assert setup.get("/app/counter")[0] == b"12"
 

@@ -33,7 +33,6 @@ with no ephemeral node, and a new sequential node gets a number above every one 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -47,51 +46,15 @@ import pytest
 
 from backuplib import (READY, ZKFILTER, LocalStore, create_ok, explain, seq,
                        served_without_ephemerals, show, tree_diff, zkbackup)
-from zkharness import ZkEnsemble, capture_tree, four_letter, installed_versions
+from ensemblelib import dir_state, kazoo_client, srvr_zxid, stop_quietly, wait_for
+from zkharness import ZkEnsemble, capture_tree, installed_versions
 
 AUTH = [("digest", "ops:pw")]
 LOCK, PARTY = "/app/lock", "/app/party"
 
 
 def client(hosts: str, timeout: float = 10.0):
-    from kazoo.client import KazooClient
-    c = KazooClient(hosts=hosts, timeout=timeout, auth_data=list(AUTH),
-                    connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 0.5})
-    c.start(timeout=30)
-    return c
-
-
-def stop_quietly(clients) -> None:
-    def one(c):
-        try:
-            c.stop()
-            c.close()
-        except Exception:  # noqa: BLE001
-            pass
-    ts = [threading.Thread(target=one, args=(c,), daemon=True) for c in clients]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(15)
-
-
-def srvr_zxid(port: int) -> int | None:
-    m = re.search(r"Zxid: (0x[0-9a-fA-F]+)", four_letter(port, "srvr", timeout=2.0))
-    return int(m.group(1), 16) if m else None
-
-
-def wait_for(cond, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def dir_state(d: Path) -> dict[str, str]:
-    return {p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            if p.is_file() else "dir" for p in sorted(d.rglob("*"))}
+    return kazoo_client(hosts, timeout, AUTH)
 
 
 def dcos_zk_backup(exhibitor: Path, backup: Path, tmp: Path) -> None:
