@@ -9,7 +9,7 @@ use pyo3::IntoPyObjectExt;
 use self_cell::self_cell;
 use zkfilter::cli::{zk_error_message, CliError};
 use zkfilter::dump::hex64;
-use zkfilter::dump::render::json::{body_fields, Json, Obj};
+use zkfilter::dump::render::json::{body_fields, txn_head_fields, Json, Obj};
 use zkfilter::dump::render::{LogTally, Render};
 use zkformat::txn::{Txn as Body, TxnHeader, TxnRecord};
 use zkformat::txnlog::{Entries, TxnLog as ZkLog};
@@ -745,14 +745,7 @@ impl Txn {
         let h = &self.header;
         let rec = self.record();
         let mut o = Obj::kind(if rec.is_ok() { "txn" } else { "txnError" });
-        o.int("offset", self.offset)
-            .hex("zxid", h.zxid.0)
-            .hex("session", h.session)
-            .int("cxid", h.cxid)
-            .int("time", h.time)
-            .str("op", &zkformat::txn::op_name(h.op))
-            .int("opCode", h.op)
-            .bool("checksumOk", self.checksum_ok);
+        txn_head_fields(&mut o, self.offset, h, self.checksum_ok);
         match rec {
             Ok(rec) => {
                 o.opt_str(

@@ -11,7 +11,7 @@ use zkformat::compression::Compression;
 use zkformat::data::AclList;
 use zkformat::kind::FileHeader;
 use zkformat::snapshot::{DigestCheck, Seal, Session, ZxidDigest};
-use zkformat::txn::{op_name, Txn, TxnRecord};
+use zkformat::txn::{op_name, Txn, TxnHeader, TxnRecord};
 use zkformat::txnlog::TxnEntry;
 use zkformat::Zxid;
 
@@ -275,15 +275,20 @@ fn header_obj(cx: &Ctx<'_>, file_kind: &str, h: &FileHeader, c: Compression) -> 
 }
 
 fn txn_head(o: &mut Obj, e: &TxnEntry<'_>) {
-    let h = e.header();
-    o.int("offset", e.offset())
+    txn_head_fields(o, e.offset(), e.header(), e.checksum_ok());
+}
+
+/// The fields every `txn` and `txnError` record opens with: `offset`, `zxid`, `session`,
+/// `cxid`, `time`, `op`, `opCode`, `checksumOk`.
+pub fn txn_head_fields(o: &mut Obj, offset: u64, h: &TxnHeader, checksum_ok: bool) {
+    o.int("offset", offset)
         .hex("zxid", h.zxid.0)
         .hex("session", h.session)
         .int("cxid", h.cxid)
         .int("time", h.time)
         .str("op", &op_name(h.op))
         .int("opCode", h.op)
-        .bool("checksumOk", e.checksum_ok());
+        .bool("checksumOk", checksum_ok);
 }
 
 impl Render for Json {
