@@ -117,7 +117,7 @@ fn killed_mid_run_leaves_no_output_and_the_input_untouched() {
         .expect("run zkfilter");
     let full = t.elapsed();
     assert!(st.success(), "a full run succeeds: {st:?}");
-    assert!(out.exists());
+    let complete = checksum(&out);
     std::fs::remove_file(&out).expect("rm");
     assert_eq!(
         checksum(&input),
@@ -162,19 +162,24 @@ fn killed_mid_run_leaves_no_output_and_the_input_untouched() {
         }
         child.kill().ok(); // SIGKILL
         let status = child.wait().expect("wait");
-        // Judged by how it ended, not by a look before the kill: a run can complete between
-        // any check and the signal. Exit 0 = it completed; killed = no signal-free exit.
-        if status.success() && !from_stdin {
-            // It completed before the kill: the output is complete, which is fine.
-            assert!(out.exists());
-            std::fs::remove_file(&out).expect("rm");
-        } else {
-            killed += 1;
+        // An output under its final name is always the complete one: a run may finish, or be
+        // killed after its rename while it tears down, before the signal lands.
+        if out.exists() {
             assert!(
-                !out.exists(),
-                "round {round}: killed after {at:?}, yet {} exists",
+                !from_stdin,
+                "round {round}: standard input was cut, yet {} exists",
                 out.display()
             );
+            assert_eq!(
+                checksum(&out),
+                complete,
+                "round {round}: killed after {at:?}, {} exists but is not the complete output",
+                out.display()
+            );
+            std::fs::remove_file(&out).expect("rm");
+        }
+        if !status.success() {
+            killed += 1;
         }
         assert_eq!(checksum(&input), before, "round {round}: the input changed");
         // A leftover temporary file (SIGKILL gives no chance to remove it) is hidden and never

@@ -191,55 +191,75 @@ pub fn format_time(ms: i64) -> String {
     s
 }
 
+/// A day's `YYYY-MM-DDT` text (years 0 to 9999).
+type DayText = [u8; 11];
+
 thread_local! {
-    /// The last second formatted and its `YYYY-MM-DDTHH:MM:SS.` text: txn times and node times
-    /// come in runs within one second, so the calendar arithmetic is done once per second.
-    static TIME_CACHE: std::cell::RefCell<(i64, String)> =
-        const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    /// The last two days formatted, newest first: the calendar arithmetic is the costly part
+    /// of a time's text, and the times of a dump fall on few days (a node's ctime and mtime
+    /// may be two).
+    static DAY_CACHE: std::cell::Cell<[(i64, DayText); 2]> =
+        const { std::cell::Cell::new([(i64::MIN, [0; 11]); 2]) };
+}
+
+/// The UTC calendar date (year, month, day) of `days` since the epoch (Howard Hinnant's
+/// civil_from_days).
+fn civil(days: i64) -> [i64; 3] {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    [yoe + era * 400 + i64::from(m <= 2), m, d]
+}
+
+/// Two decimal digits of `v` (0 to 99).
+fn two(v: i64) -> [u8; 2] {
+    [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]
+}
+
+/// The text of the day `days` since the epoch, `None` outside years 0 to 9999.
+fn day_text(days: i64) -> Option<DayText> {
+    let [y, m, d] = civil(days);
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    let ([y1, y2], [y3, y4]) = (two(y / 100), two(y % 100));
+    let ([m1, m2], [d1, d2]) = (two(m), two(d));
+    Some([y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T'])
 }
 
 /// Appends [`format_time`]'s text to `out` without allocating.
 pub fn push_time(out: &mut String, ms: i64) {
-    use std::fmt::Write as _;
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000);
-    TIME_CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.0 != secs || c.1.is_empty() {
-            c.1.clear();
-            let days = secs.div_euclid(86_400);
-            let sod = secs.rem_euclid(86_400);
-            // Howard Hinnant's civil_from_days.
-            let z = days + 719_468;
-            let era = z.div_euclid(146_097);
-            let doe = z.rem_euclid(146_097);
-            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-            let y = yoe + era * 400;
-            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-            let mp = (5 * doy + 2) / 153;
-            let d = doy - (153 * mp + 2) / 5 + 1;
-            let m = if mp < 10 { mp + 3 } else { mp - 9 };
-            let y = if m <= 2 { y + 1 } else { y };
-            let (hh, mm, ss) = (sod / 3600, (sod / 60) % 60, sod % 60);
-            if (0..=9999).contains(&y) {
-                // Digits by hand: node times change second by second in a large dump.
-                let two = |v: i64| [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
-                let [y1, y2] = two(y / 100);
-                let [y3, y4] = two(y % 100);
-                let ([m1, m2], [d1, d2]) = (two(m), two(d));
-                let ([h1, h2], [n1, n2], [s1, s2]) = (two(hh), two(mm), two(ss));
-                let text = [
-                    y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':',
-                    s1, s2, b'.',
-                ];
-                push_ascii(&mut c.1, &text);
-            } else {
-                let _ = write!(c.1, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.");
-            }
-            c.0 = secs;
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let text = DAY_CACHE.with(|c| {
+        let mut cache = c.get();
+        if cache[0].0 == days {
+            return Some(cache[0].1);
         }
-        out.push_str(&c.1);
+        if cache[1].0 != days {
+            cache[1] = (days, day_text(days)?);
+        }
+        cache.swap(0, 1);
+        c.set(cache);
+        Some(cache[0].1)
     });
+    match text {
+        Some(t) => push_ascii(out, &t),
+        None => {
+            // Years outside 0..=9999, as `{:04}` writes them.
+            use std::fmt::Write as _;
+            let [y, m, d] = civil(days);
+            let _ = write!(out, "{y:04}-{m:02}-{d:02}T");
+        }
+    }
+    let ([h1, h2], [n1, n2], [s1, s2]) = (two(sod / 3600), two(sod / 60 % 60), two(sod % 60));
+    push_ascii(out, &[h1, h2, b':', n1, n2, b':', s1, s2, b'.']);
     let m = millis as u32;
     let digits = [
         b'0' + (m / 100) as u8,
@@ -364,6 +384,25 @@ mod tests {
         );
         assert_eq!(format_time(-62_135_596_800_001), "0000-12-31T23:59:59.999Z");
         assert_eq!(format_time(-62_167_219_200_001), "-001-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn time_cache_keeps_two_days() {
+        // A node's ctime and mtime may fall on two days; a third day evicts the older one.
+        for (ms, text) in [
+            (1_700_000_000_123, "2023-11-14T22:13:20.123Z"),
+            (1_600_000_000_456, "2020-09-13T12:26:40.456Z"),
+            (1_700_000_000_999, "2023-11-14T22:13:20.999Z"),
+            (1_600_000_000_001, "2020-09-13T12:26:40.001Z"),
+            (1_500_000_000_000, "2017-07-14T02:40:00.000Z"),
+            (1_700_000_000_000, "2023-11-14T22:13:20.000Z"),
+            (1_600_000_000_002, "2020-09-13T12:26:40.002Z"),
+            (1_700_000_001_000, "2023-11-14T22:13:21.000Z"),
+            (253_402_300_800_000, "10000-01-01T00:00:00.000Z"),
+            (1_700_000_001_001, "2023-11-14T22:13:21.001Z"),
+        ] {
+            assert_eq!(format_time(ms), text, "{ms}");
+        }
     }
 
     #[test]
