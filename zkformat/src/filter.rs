@@ -1231,8 +1231,7 @@ pub fn filter_snapshot<W: Write>(
 pub fn filter_tree(tree: &mut DataTree, policy: &Policy) -> FilterReport {
     let mut report = FilterReport::default();
     let mut doomed: Vec<(Vec<u8>, Option<Category>, Option<usize>)> = Vec::new();
-    for path in tree.sorted_paths() {
-        let Some(node) = tree.get(path) else { continue };
+    for (path, node) in tree.nodes() {
         report.records_in += 1;
         report.bytes_in += encoded_node_len(path, node.data.as_deref()) as u64;
         if let Some(i) = policy.prefix_of(path) {
@@ -1247,6 +1246,8 @@ pub fn filter_tree(tree: &mut DataTree, policy: &Policy) -> FilterReport {
             }
         }
     }
+    // In path order, as the report lists them.
+    doomed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for (path, cat, idx) in doomed {
         let Some(node) = tree.remove_node(&path) else {
             continue;

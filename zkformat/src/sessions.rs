@@ -43,9 +43,8 @@ impl SessionTracker {
                 .map(|(&id, &ms)| (id, Some(ms)))
                 .collect(),
             ephemerals: tree
-                .sorted_paths()
-                .into_iter()
-                .filter_map(|path| match tree.get(path)?.stat.kind() {
+                .nodes()
+                .filter_map(|(path, n)| match n.stat.kind() {
                     NodeKind::Ephemeral(owner) => Some((path.to_vec(), owner)),
                     _ => None,
                 })

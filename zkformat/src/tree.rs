@@ -507,6 +507,21 @@ impl DataTree {
         v
     }
 
+    /// Every node with its path, in no particular order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&[u8], &TreeNode)> {
+        self.nodes.iter().map(|(p, n)| (p.as_slice(), n))
+    }
+
+    /// Every node with its path, in path order (every parent before its children): one sort,
+    /// and no lookup of each path afterwards (on a 1 M-node tree, a lookup is a cache miss or
+    /// two).
+    pub fn sorted_nodes(&self) -> Vec<(&[u8], &TreeNode)> {
+        use rayon::slice::ParallelSliceMut;
+        let mut v: Vec<(&[u8], &TreeNode)> = self.nodes().collect();
+        v.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
     /// Number of children of each node that has any.
     pub fn child_counts(&self) -> HashMap<&[u8], u32> {
         let mut m: HashMap<&[u8], u32> = HashMap::new();
@@ -763,15 +778,17 @@ impl DataTree {
             .collect();
         let refs: Vec<(i64, &[Acl<'_>])> = lists.iter().map(|(k, v)| (*k, v.as_slice())).collect();
         w.write_acl_cache(&refs)?;
-        for path in self.sorted_paths() {
-            if let Some(n) = self.nodes.get(path) {
-                w.write_node(&Node {
-                    path,
-                    data: n.data.as_deref(),
-                    acl_key: n.acl_key,
-                    stat: n.stat,
-                })?;
+        let nodes = self.sorted_nodes();
+        for (i, &(path, n)) in nodes.iter().enumerate() {
+            if let Some(&(p, ahead)) = nodes.get(i + TOUCH_AHEAD) {
+                touch_node(p, ahead);
             }
+            w.write_node(&Node {
+                path,
+                data: n.data.as_deref(),
+                acl_key: n.acl_key,
+                stat: n.stat,
+            })?;
         }
         w.finish(tail, self.last_zxid)
     }
@@ -784,6 +801,19 @@ impl DataTree {
         }
         d
     }
+}
+
+/// How many nodes ahead of the one being written [`DataTree::write_snapshot`] touches.
+const TOUCH_AHEAD: usize = 16;
+
+/// Reads a byte of a node's path, stat and data. In path order the nodes lie all over memory:
+/// writing one waits for its cache misses, and these loads, which nothing waits for, fetch the
+/// nodes a few places ahead meanwhile.
+fn touch_node(path: &[u8], node: &TreeNode) {
+    let first = |b: &[u8]| b.first().copied().unwrap_or(0);
+    std::hint::black_box(
+        first(path) ^ node.stat.mzxid as u8 ^ node.data.as_deref().map_or(0, first),
+    );
 }
 
 /// An error tied to a file.

@@ -734,16 +734,14 @@ fn replay(d: &DataDirInput, arg: &str, o: &SummaryOptions) -> Result<DirSummary,
     // ZooKeeper keeps an ACL list while a node uses it (ReferenceCountedACLCache): a snapshot
     // written at this zxid would hold the lists in use.
     let mut acls_in_use: HashSet<i64> = HashSet::new();
-    for path in tree.sorted_paths() {
-        if let Some(n) = tree.get(path) {
-            tally.node(
-                path,
-                n.data.as_ref().map_or(0, |d| d.len() as u64),
-                n.stat.ephemeral_owner,
-            );
-            if n.acl_key != -1 {
-                acls_in_use.insert(n.acl_key);
-            }
+    for (path, n) in tree.sorted_nodes() {
+        tally.node(
+            path,
+            n.data.as_ref().map_or(0, |d| d.len() as u64),
+            n.stat.ephemeral_owner,
+        );
+        if n.acl_key != -1 {
+            acls_in_use.insert(n.acl_key);
         }
     }
     Ok(DirSummary {
