@@ -24,7 +24,7 @@
 #                           until it answers `srvr` on 127.0.0.1 (benches/zk_startup.py)
 #   * ours only: `zkdump verify DIR`, `zkfilter log` stdin -> stdout (stdin redirected from the
 #     file, and through a pipe from `cat`), `zkfilter snapshot`.
-# Wall time is measured around each command; peak RSS comes from `/usr/bin/time -v`.
+# Wall time is measured around each command alone; peak RSS comes from one more run under GNU time.
 # Requires: a release build (done here), java, ZooKeeper installed (scripts/install-deps.sh).
 set -euo pipefail
 
@@ -108,17 +108,21 @@ JAVA=(java "-Xmx$HEAP" "-Dlog4j.configuration=file:$L4J")
 if [ -n "$REAL" ]; then cat "$DIR"/version-2/* >/dev/null; fi
 cat "$LOG" "$SNAP" >/dev/null   # last, so the two single-file inputs are the hottest
 
-# run NAME N CMD... : runs CMD N times (stdout to /dev/null, stdin from $RUN_STDIN when set),
-# records "seconds maxrss_kb status" per run in $TMP/NAME.runs. benches/timed.py spawns the
-# command itself and takes the time and peak RSS of that process alone (no `sh -c`, `time` or
-# `date` process inside the timed interval: on 20 ms runs they were a quarter of the figure).
+# run NAME N CMD... : runs CMD once under GNU time for its peak RSS, then N times timed
+# (stdout to /dev/null, stdin from $RUN_STDIN when set); records "seconds maxrss_kb status" per
+# timed run in $TMP/NAME.runs. benches/timed.py spawns the command itself: no `sh -c`, `time` or
+# `date` process inside the timed interval (on 14-20 ms runs they were a sixth to a quarter of
+# the figure).
 run() {
-  local name=$1 n=$2; shift 2
+  local name=$1 n=$2 rss; shift 2
   : >"$TMP/$name.runs"
+  rm -rf "$TMP/out"
+  rss=$(python3 "$ROOT/benches/timed.py" --rss --stdin "${RUN_STDIN:-/dev/null}" \
+    --stderr "$TMP/$name.err" "$@" | awk '{print $2}')
   for _ in $(seq "$n"); do
     rm -rf "$TMP/out"
     python3 "$ROOT/benches/timed.py" --stdin "${RUN_STDIN:-/dev/null}" --stderr "$TMP/$name.err" \
-      "$@" >>"$TMP/$name.runs"
+      "$@" | awk -v rss="$rss" '{print $1, rss, $3}' >>"$TMP/$name.runs"
     echo "  $name: $(tail -1 "$TMP/$name.runs")" >&2
   done
 }
