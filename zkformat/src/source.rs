@@ -37,7 +37,7 @@ impl FileBytes {
             // file is that another process truncates or rewrites it while it is mapped; the tools
             // only map inputs, which an operator copies aside from a live server before reading
             // (the README says so), and ZooKeeper itself only appends to logs, never truncating a
-            // file it is writing. This is the crate's only `unsafe`.
+            // file it is writing. With `release_before`, the crate's only `unsafe`.
             #[allow(unsafe_code)]
             let map = unsafe { Mmap::map(file) };
             if let Ok(map) = map {
@@ -48,6 +48,29 @@ impl FileBytes {
         let mut file = file;
         file.read_to_end(&mut v)?;
         Ok(FileBytes::Owned(v))
+    }
+
+    /// Tells the kernel this process is done with the bytes before `end` (rounded down to a
+    /// page): a mapped file's pages there leave the resident set. They stay in the page cache,
+    /// and read back as they were if touched again. Nothing happens to bytes read into memory.
+    /// A replay calls this behind the snapshot parser, so that the file and the tree built from
+    /// it are not both resident at the end of the load.
+    pub fn release_before(&self, end: usize) {
+        const PAGE: usize = 4096;
+        if let FileBytes::Mapped(map) = self {
+            let len = end.min(map.len()) / PAGE * PAGE;
+            if len > 0 {
+                // SAFETY: MADV_DONTNEED on this read-only shared file mapping only unmaps the
+                // pages; the range stays mapped, and a later read faults the same bytes back in
+                // from the page cache (the file is not written meanwhile: see `of_file`). memmap2
+                // marks the advice unsafe for private mappings, whose changes it would discard;
+                // this map has none.
+                #[allow(unsafe_code)]
+                let _ = unsafe {
+                    map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len)
+                };
+            }
+        }
     }
 
     /// Like [`FileBytes::open`], with the file's holes: the byte ranges a sparse file stores no

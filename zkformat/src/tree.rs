@@ -191,12 +191,15 @@ struct SnapshotRead {
 }
 
 /// Reads a snapshot's items: the header, sessions and ACL entries into `read`, each node (copied
-/// and digested) to `node`, which returns `false` to stop early.
+/// and digested) to `node`, which returns `false` to stop early. `file`, the mapped file the
+/// reader reads uncompressed, is released behind the parser every [`RELEASE_STEP`] bytes.
 fn parse_snapshot_items(
     reader: &mut SnapshotReader<'_>,
     read: &mut SnapshotRead,
+    file: Option<&FileBytes>,
     mut node: impl FnMut(LoadedNode) -> bool,
 ) -> Result<()> {
+    let mut next_release = RELEASE_STEP;
     loop {
         let (tree_node, path, offset) = {
             let Some(item) = reader.next_item()? else {
@@ -234,6 +237,10 @@ fn parse_snapshot_items(
                 _ => continue,
             }
         };
+        if let Some(f) = file.filter(|_| offset >= next_release) {
+            f.release_before(usize::try_from(offset).unwrap_or(usize::MAX));
+            next_release = offset.saturating_add(RELEASE_STEP);
+        }
         // The parser digested the node while checking; the same CRC is not taken twice.
         let digest = reader
             .last_node_digest()
@@ -288,6 +295,13 @@ impl NodeLoader {
         Ok(())
     }
 }
+
+/// How far the snapshot parser goes between two releases of the file behind it.
+#[cfg(not(test))]
+const RELEASE_STEP: u64 = 16 << 20;
+/// Small in tests, so that test snapshots of a few MiB are released many times.
+#[cfg(test)]
+const RELEASE_STEP: u64 = 1 << 20;
 
 /// Nodes read before the node map is sized from the snapshot's length.
 const SIZE_AFTER_NODES: u64 = 65_536;
@@ -383,19 +397,22 @@ impl DataTree {
         reader: SnapshotReader<'_>,
         name_zxid: Zxid,
     ) -> Result<(DataTree, SnapshotSummary)> {
-        DataTree::load_snapshot(reader, name_zxid, None).map(|l| (l.tree, l.summary))
+        DataTree::load_snapshot(reader, name_zxid, None, None).map(|l| (l.tree, l.summary))
     }
 
     /// [`DataTree::from_snapshot`] knowing the length of the uncompressed snapshot, from which
     /// the number of nodes is estimated once a part is read, so the node map is sized once
     /// instead of doubling twenty times.
+    /// `file`, when given, is the mapped file `reader` reads: its pages are released behind the
+    /// parser when the snapshot is not compressed.
     pub(crate) fn load_snapshot(
         reader: SnapshotReader<'_>,
         name_zxid: Zxid,
         snapshot_len: Option<u64>,
+        file: Option<&FileBytes>,
     ) -> Result<LoadedSnapshot> {
         let parallel = std::thread::available_parallelism().map_or(1, usize::from) > 1;
-        DataTree::load_snapshot_on(reader, name_zxid, snapshot_len, parallel)
+        DataTree::load_snapshot_on(reader, name_zxid, snapshot_len, file, parallel)
     }
 
     /// [`DataTree::load_snapshot`] on one thread or two.
@@ -403,9 +420,12 @@ impl DataTree {
         mut reader: SnapshotReader<'_>,
         name_zxid: Zxid,
         snapshot_len: Option<u64>,
+        file: Option<&FileBytes>,
         parallel: bool,
     ) -> Result<LoadedSnapshot> {
-        let snapshot_len = snapshot_len.filter(|_| reader.compression() == Compression::None);
+        let uncompressed = reader.compression() == Compression::None;
+        let snapshot_len = snapshot_len.filter(|_| uncompressed);
+        let file = file.filter(|_| uncompressed);
         let mut read = SnapshotRead::default();
         let mut tree = if parallel {
             std::thread::scope(|s| -> Result<DataTree> {
@@ -420,7 +440,7 @@ impl DataTree {
                     Ok(loader.tree)
                 });
                 let mut batch = Vec::with_capacity(LOAD_BATCH);
-                let parsed = parse_snapshot_items(&mut reader, &mut read, |n| {
+                let parsed = parse_snapshot_items(&mut reader, &mut read, file, |n| {
                     batch.push(n);
                     if batch.len() == LOAD_BATCH {
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(LOAD_BATCH));
@@ -446,7 +466,7 @@ impl DataTree {
         } else {
             let mut loader = NodeLoader::new(snapshot_len);
             let mut failed = None;
-            parse_snapshot_items(&mut reader, &mut read, |n| match loader.insert(n) {
+            parse_snapshot_items(&mut reader, &mut read, file, |n| match loader.insert(n) {
                 Ok(()) => true,
                 Err(e) => {
                     failed = Some(e);
@@ -930,8 +950,9 @@ pub fn replay_datadir_with(
         })?;
         // A compressed snapshot is decompressed on a helper thread, ahead of the parser.
         let result = std::thread::scope(|s| {
-            SnapshotReader::open_ahead(s, &bytes[..], limits)
-                .and_then(|r| DataTree::load_snapshot(r, cand.zxid(), Some(bytes.len() as u64)))
+            SnapshotReader::open_ahead(s, &bytes[..], limits).and_then(|r| {
+                DataTree::load_snapshot(r, cand.zxid(), Some(bytes.len() as u64), Some(&bytes))
+            })
         });
         match result {
             Ok(l) => {
@@ -1100,7 +1121,7 @@ mod tests {
     fn load_both(bytes: &[u8]) -> (Result<String>, Result<String>) {
         let load = |parallel| {
             let r = SnapshotReader::open(bytes, Limits::default())?;
-            DataTree::load_snapshot_on(r, Zxid(1), Some(bytes.len() as u64), parallel)
+            DataTree::load_snapshot_on(r, Zxid(1), Some(bytes.len() as u64), None, parallel)
                 .map(|l| format!("{}{:?}", tree_facts(&l.tree), l.summary))
         };
         (load(false), load(true))
@@ -1139,6 +1160,33 @@ mod tests {
             t.sessions.insert(s, 30_000);
         }
         t.write_snapshot(Vec::new(), Tail::DIGEST).unwrap()
+    }
+
+    #[test]
+    fn a_load_that_releases_the_mapped_file_behind_it_builds_the_same_tree() {
+        let bytes = big_snapshot(70_000); // about 11 MiB: released every MiB
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot.1");
+        std::fs::write(&path, &bytes).unwrap();
+        let (one, two) = load_both(&bytes);
+        for parallel in [false, true] {
+            let file = FileBytes::open(&path).unwrap();
+            assert!(matches!(file, FileBytes::Mapped(_)));
+            let r = SnapshotReader::open(&file[..], Limits::default()).unwrap();
+            let l = DataTree::load_snapshot_on(
+                r,
+                Zxid(1),
+                Some(bytes.len() as u64),
+                Some(&file),
+                parallel,
+            )
+            .unwrap();
+            let facts = format!("{}{:?}", tree_facts(&l.tree), l.summary);
+            assert_eq!(&facts, one.as_ref().unwrap());
+            assert_eq!(&facts, two.as_ref().unwrap());
+            // The released pages read back as they were.
+            assert!(file[..] == bytes[..], "parallel {parallel}");
+        }
     }
 
     #[test]
