@@ -264,9 +264,13 @@ pub fn server_facts(url: &str, auth: Option<&Auth>) -> Result<ServerFacts, Strin
     let resp = match req.call() {
         Ok(r) => r,
         Err(ureq::Error::Status(code, r)) => {
+            let body = body_start(r)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             return Err(scrub(format!(
-                "{full}: HTTP {code}: {}",
-                body_start(r).trim()
+                "{full}: HTTP {code} (is this ZooKeeper 3.9's admin server, http://HOST:8080?): {}",
+                body.chars().take(160).collect::<String>()
             )));
         }
         Err(ureq::Error::Transport(t)) => {
