@@ -798,11 +798,7 @@ impl DataTree {
             .collect();
         let refs: Vec<(i64, &[Acl<'_>])> = lists.iter().map(|(k, v)| (*k, v.as_slice())).collect();
         w.write_acl_cache(&refs)?;
-        let nodes = self.sorted_nodes();
-        for (i, &(path, n)) in nodes.iter().enumerate() {
-            if let Some(&(p, ahead)) = nodes.get(i + TOUCH_AHEAD) {
-                touch_node(p, ahead);
-            }
+        for (path, n) in self.sorted_nodes() {
             w.write_node(&Node {
                 path,
                 data: n.data.as_deref(),
@@ -821,19 +817,6 @@ impl DataTree {
         }
         d
     }
-}
-
-/// How many nodes ahead of the one being written [`DataTree::write_snapshot`] touches.
-const TOUCH_AHEAD: usize = 16;
-
-/// Reads a byte of a node's path, stat and data. In path order the nodes lie all over memory:
-/// writing one waits for its cache misses, and these loads, which nothing waits for, fetch the
-/// nodes a few places ahead meanwhile.
-fn touch_node(path: &[u8], node: &TreeNode) {
-    let first = |b: &[u8]| b.first().copied().unwrap_or(0);
-    std::hint::black_box(
-        first(path) ^ node.stat.mzxid as u8 ^ node.data.as_deref().map_or(0, first),
-    );
 }
 
 /// An error tied to a file.
