@@ -23,7 +23,7 @@ use zkformat::datadir::DataDir;
 use zkformat::kind::FileKind;
 use zkformat::snapshot::{DigestCheck, SnapshotItem};
 use zkformat::source::FileBytes;
-use zkformat::txnlog::{EndReason, TxnLog};
+use zkformat::txnlog::{EndReason, LogEnd, TxnEntry, TxnLog};
 use zkformat::zxid::{parse_file_name, FileNameKind, NameCompression};
 use zkformat::{Limits, Zxid};
 
@@ -215,154 +215,187 @@ fn verify_log(
     holes: &[std::ops::Range<usize>],
     limits: Limits,
 ) -> Report {
-    let mut r = Report::new(shown, "txn log");
+    let mut check = LogCheck::new(shown);
     let log = match TxnLog::parse(bytes, limits) {
         Ok(x) => x.with_holes(holes),
         Err(e) => {
-            r.push(Finding::from_error(Severity::Problem, &e));
-            return r;
+            check.r.push(Finding::from_error(Severity::Problem, &e));
+            return check.r;
         }
     };
-    let mut facts = LogFacts::default();
-    let mut digests = 0u64;
-    let mut prev: Option<Zxid> = None;
     // Framing and checksums run on a helper thread, decoding and the zxid checks here.
     let end = log.read_ahead(true, |src| {
         loop {
-            let entry = match src.next_entry() {
-                Ok(Some(e)) => e,
+            match src.next_entry() {
+                Ok(Some(e)) => check.entry(&e),
                 Ok(None) => break,
                 Err(e) => {
-                    r.push(Finding::from_error(Severity::Problem, &e));
+                    check.r.push(Finding::from_error(Severity::Problem, &e));
                     break;
                 }
-            };
-            facts.txns += 1;
-            let z = entry.zxid();
-            if !entry.checksum_ok() {
+            }
+        }
+        src.end()
+    });
+    check.finish(path, end)
+}
+
+/// The checks of one txn log, entry by entry: what a report on the file says. Fed by
+/// [`verify_log`], or by a data dir's replay, which reads the same entries.
+struct LogCheck {
+    r: Report,
+    facts: LogFacts,
+    digests: u64,
+    prev: Option<Zxid>,
+}
+
+impl LogCheck {
+    fn new(shown: &str) -> LogCheck {
+        LogCheck {
+            r: Report::new(shown, "txn log"),
+            facts: LogFacts::default(),
+            digests: 0,
+            prev: None,
+        }
+    }
+
+    /// Checks the next entry of the log.
+    fn entry(&mut self, entry: &TxnEntry<'_>) {
+        let r = &mut self.r;
+        self.facts.txns += 1;
+        let z = entry.zxid();
+        if !entry.checksum_ok() {
+            r.push(
+                Finding::new(
+                    Severity::Problem,
+                    format!(
+                        "checksum error: Adler32 mismatch: stored 0x{:08x}, computed 0x{:08x} (ZooKeeper refuses to start on this log; `zkTxnLogToolkit.sh -r` rewrites the checksum if the payload is known to be good)",
+                        entry.stored_checksum(),
+                        adler32(entry.payload())
+                    ),
+                )
+                .at(entry.offset())
+                .zxid(Some(z)),
+            );
+        }
+        match entry.check_record() {
+            Ok(has_digest) => self.digests += u64::from(has_digest),
+            Err(e) => r.push(Finding::from_error(Severity::Problem, &e).zxid(Some(z))),
+        }
+        if self.facts.first.is_none() {
+            self.facts.first = Some(z);
+        }
+        if let Some(p) = self.prev {
+            if z <= p {
+                r.push(
+                    Finding::new(
+                        Severity::Problem,
+                        format!("zxid {z} is not greater than the previous zxid {p}"),
+                    )
+                    .at(entry.offset())
+                    .zxid(Some(z)),
+                );
+            } else if z.epoch() == p.epoch() && z.0 != p.0 + 1 {
                 r.push(
                     Finding::new(
                         Severity::Problem,
                         format!(
-                            "checksum error: Adler32 mismatch: stored 0x{:08x}, computed 0x{:08x} (ZooKeeper refuses to start on this log; `zkTxnLogToolkit.sh -r` rewrites the checksum if the payload is known to be good)",
-                            entry.stored_checksum(),
-                            adler32(entry.payload())
+                            "zxid gap: {p} is followed by {z} ({} missing)",
+                            plural((z.0 - p.0 - 1) as u64, "txn", "txns")
                         ),
                     )
                     .at(entry.offset())
                     .zxid(Some(z)),
                 );
             }
-            match entry.check_record() {
-                Ok(has_digest) => digests += u64::from(has_digest),
-                Err(e) => r.push(Finding::from_error(Severity::Problem, &e).zxid(Some(z))),
-            }
-            if facts.first.is_none() {
-                facts.first = Some(z);
-            }
-            if let Some(p) = prev {
-                if z <= p {
-                    r.push(
-                        Finding::new(
-                            Severity::Problem,
-                            format!("zxid {z} is not greater than the previous zxid {p}"),
-                        )
-                        .at(entry.offset())
-                        .zxid(Some(z)),
-                    );
-                } else if z.epoch() == p.epoch() && z.0 != p.0 + 1 {
-                    r.push(
-                        Finding::new(
-                            Severity::Problem,
-                            format!(
-                                "zxid gap: {p} is followed by {z} ({} missing)",
-                                plural((z.0 - p.0 - 1) as u64, "txn", "txns")
-                            ),
-                        )
-                        .at(entry.offset())
-                        .zxid(Some(z)),
-                    );
-                }
-            }
-            prev = Some(z);
-            facts.last = Some(z);
         }
-        src.end()
-    });
-    if let Some(end) = end {
-        match end.reason {
-            EndReason::Eof | EndReason::ZeroPadding => {
-                if end.trailing_nonzero > 0 {
-                    r.push(
-                        Finding::new(
-                            Severity::Problem,
-                            format!(
-                                "{} after the end of the log ({}): ZooKeeper ignores everything after a zero length",
-                                plural(end.trailing_nonzero, "non-zero byte", "non-zero bytes"),
-                                end.describe()
-                            ),
-                        )
-                        .at(end.offset),
-                    );
-                }
-            }
-            EndReason::Torn => r.push(
-                Finding::new(
-                    Severity::Problem,
-                    format!(
-                        "torn final entry: the log is cut inside an entry ({}); ZooKeeper drops it silently",
-                        end.describe()
-                    ),
-                )
-                .at(end.offset),
-            ),
-            EndReason::PartialRecord { found } => r.push(
-                Finding::new(
-                    Severity::Problem,
-                    format!(
-                        "partial final entry: end-of-record byte 0x{found:02x} instead of 0x42 ({}); ZooKeeper logs \"Last transaction was partial\" and stops reading this file",
-                        end.describe()
-                    ),
-                )
-                .at(end.offset),
-            ),
-        }
-        r.summary = format!(
-            "{}{}, {}",
-            plural(facts.txns, "txn", "txns"),
-            match (facts.first, facts.last) {
-                (Some(a), Some(b)) => format!(" {a}..{b}"),
-                _ => String::new(),
-            },
-            end.describe()
-        );
-    } else {
-        r.summary = format!(
-            "{} read before the error",
-            plural(facts.txns, "txn", "txns")
-        );
+        self.prev = Some(z);
+        self.facts.last = Some(z);
     }
-    if let (Some(name), Some(first)) = (name_of(path), facts.first) {
-        if name.kind == FileNameKind::Log && name.zxid != first {
+
+    /// The report, given how the log ended (`None`: an error, already pushed, stopped it).
+    fn finish(self, path: &Path, end: Option<LogEnd>) -> Report {
+        let LogCheck {
+            mut r,
+            facts,
+            digests,
+            ..
+        } = self;
+        if let Some(end) = end {
+            match end.reason {
+                EndReason::Eof | EndReason::ZeroPadding => {
+                    if end.trailing_nonzero > 0 {
+                        r.push(
+                            Finding::new(
+                                Severity::Problem,
+                                format!(
+                                    "{} after the end of the log ({}): ZooKeeper ignores everything after a zero length",
+                                    plural(end.trailing_nonzero, "non-zero byte", "non-zero bytes"),
+                                    end.describe()
+                                ),
+                            )
+                            .at(end.offset),
+                        );
+                    }
+                }
+                EndReason::Torn => r.push(
+                    Finding::new(
+                        Severity::Problem,
+                        format!(
+                            "torn final entry: the log is cut inside an entry ({}); ZooKeeper drops it silently",
+                            end.describe()
+                        ),
+                    )
+                    .at(end.offset),
+                ),
+                EndReason::PartialRecord { found } => r.push(
+                    Finding::new(
+                        Severity::Problem,
+                        format!(
+                            "partial final entry: end-of-record byte 0x{found:02x} instead of 0x42 ({}); ZooKeeper logs \"Last transaction was partial\" and stops reading this file",
+                            end.describe()
+                        ),
+                    )
+                    .at(end.offset),
+                ),
+            }
+            r.summary = format!(
+                "{}{}, {}",
+                plural(facts.txns, "txn", "txns"),
+                match (facts.first, facts.last) {
+                    (Some(a), Some(b)) => format!(" {a}..{b}"),
+                    _ => String::new(),
+                },
+                end.describe()
+            );
+        } else {
+            r.summary = format!(
+                "{} read before the error",
+                plural(facts.txns, "txn", "txns")
+            );
+        }
+        if let (Some(name), Some(first)) = (name_of(path), facts.first) {
+            if name.kind == FileNameKind::Log && name.zxid != first {
+                r.push(Finding::new(
+                    Severity::Warning,
+                    format!(
+                        "the file name says zxid {} but the first txn is {first}: ZooKeeper chooses logs by name, so it may pick or skip this file wrongly",
+                        name.zxid
+                    ),
+                ));
+            }
+        }
+        if facts.txns > 0 {
             r.push(Finding::new(
-                Severity::Warning,
+                Severity::Note,
                 format!(
-                    "the file name says zxid {} but the first txn is {first}: ZooKeeper chooses logs by name, so it may pick or skip this file wrongly",
-                    name.zxid
+                    "TxnDigests on {digests} of {}; txn digests are checked only when verifying a data dir (they need the tree)",
+                    plural(facts.txns, "txn", "txns")
                 ),
             ));
         }
+        r
     }
-    if facts.txns > 0 {
-        r.push(Finding::new(
-            Severity::Note,
-            format!(
-                "TxnDigests on {digests} of {}; txn digests are checked only when verifying a data dir (they need the tree)",
-                plural(facts.txns, "txn", "txns")
-            ),
-        ));
-    }
-    r
 }
 
 /// What one read of a snapshot file found: everything its report says.
@@ -644,27 +677,89 @@ pub fn verify_datadir(path: &Path, limits: Limits) -> Report {
 
 /// Verifies a data dir whose txn logs are in `log_dir` (the server's `dataLogDir`) when given.
 pub fn verify_datadir_with(path: &Path, log_dir: Option<&Path>, limits: Limits) -> Report {
-    verify_datadir_claiming(path, log_dir, None, limits).0
+    verify_datadir_claiming(path, log_dir, &Claims::default(), limits).0
 }
 
-/// The snapshot a replay of the data dir loads first (ZooKeeper's pick), if any.
-fn snapshot_replay_loads(path: &Path) -> Option<PathBuf> {
-    let dd = DataDir::scan(path).ok()?;
-    dd.snapshot_candidates().first().map(|f| f.path.clone())
+/// Files of a data dir that its replay reads anyway: the snapshot ZooKeeper would load first
+/// and the logs after it. Their own reports come from that read instead of a second one.
+#[derive(Debug, Clone, Default)]
+struct Claims {
+    snapshot: Option<PathBuf>,
+    logs: Vec<PathBuf>,
 }
 
-/// [`verify_datadir_with`], and the report on the snapshot file `claimed` from the replay's own
-/// read of it, when the replay loaded that snapshot (`None` otherwise: check it separately).
+impl Claims {
+    /// What a replay of the data dir at `path` (logs in `log_dir` when given) will read, as far
+    /// as its file names tell; empty when it cannot be listed.
+    fn of(path: &Path, log_dir: Option<&Path>) -> Claims {
+        let Ok(mut dd) = DataDir::scan(path) else {
+            return Claims::default();
+        };
+        if let Some(l) = log_dir {
+            if !use_log_dir(&mut Report::new("", ""), &mut dd, l) {
+                return Claims::default();
+            }
+        }
+        let snapshot = dd
+            .snapshot_candidates()
+            .first()
+            .map(|f| (f.path.clone(), f.zxid()));
+        let after = snapshot.as_ref().map_or(Zxid(0), |(_, z)| *z);
+        Claims {
+            logs: dd
+                .logs_after(after)
+                .into_iter()
+                .map(|l| l.path.clone())
+                .collect(),
+            snapshot: snapshot.map(|(p, _)| p),
+        }
+    }
+
+    /// Keeps only the files that `keep` allows.
+    fn retain(mut self, keep: impl Fn(&Path) -> bool) -> Claims {
+        self.snapshot = self.snapshot.filter(|s| keep(s));
+        self.logs.retain(|l| keep(l));
+        self
+    }
+
+    fn contains(&self, f: &Path) -> bool {
+        self.snapshot.as_deref() == Some(f) || self.logs.iter().any(|l| l == f)
+    }
+}
+
+/// A data dir's report, and the reports on the `claimed` files that came from the replay's own
+/// read of them (a claimed file that the replay did not read whole is missing: check it
+/// separately).
 fn verify_datadir_claiming(
     path: &Path,
     log_dir: Option<&Path>,
-    claimed: Option<&Path>,
+    claimed: &Claims,
     limits: Limits,
-) -> (Report, Option<Report>) {
-    let mut claimed_report = None;
-    let r = verify_replayed(path, log_dir, limits, |replay| {
+) -> (Report, Vec<(PathBuf, Report)>) {
+    let mut reports = Vec::new();
+    let mut checks: Vec<(&Path, LogCheck)> = claimed
+        .logs
+        .iter()
+        .map(|l| (l.as_path(), LogCheck::new(&l.display().to_string())))
+        .collect();
+    let mut last = 0;
+    // Runs on the replay's log-reading thread.
+    let mut watch = |path: &Path, e: &TxnEntry<'_>| {
+        if !checks.get(last).is_some_and(|(p, _)| *p == path) {
+            match checks.iter().position(|(p, _)| *p == path) {
+                Some(i) => last = i,
+                None => return,
+            }
+        }
+        if let Some((_, c)) = checks.get_mut(last) {
+            c.entry(e);
+        }
+    };
+    let mut replayed = None;
+    let r = verify_replayed(path, log_dir, limits, &mut watch, |replay| {
+        replayed = Some(replay.logs.clone());
         let (Some(claim), Some(loaded), Some(summary), Some((header, compression))) = (
-            claimed,
+            claimed.snapshot.as_deref(),
             replay.snapshot.as_deref(),
             replay.snapshot_summary,
             replay.snapshot_file,
@@ -678,16 +773,28 @@ fn verify_datadir_claiming(
                 summary,
                 compression,
             };
-            claimed_report = Some(snapshot_report(&claim.display().to_string(), claim, &facts));
+            reports.push((
+                claim.to_path_buf(),
+                snapshot_report(&claim.display().to_string(), claim, &facts),
+            ));
         }
     });
-    (r, claimed_report)
+    // A log read to its end gave every entry to its check.
+    for (log, end) in replayed.into_iter().flatten() {
+        let Some(end) = end else { continue };
+        if let Some(i) = checks.iter().position(|(p, _)| *p == log) {
+            let (_, check) = checks.swap_remove(i);
+            reports.push((log.clone(), check.finish(&log, Some(end))));
+        }
+    }
+    (r, reports)
 }
 
 fn verify_replayed(
     path: &Path,
     log_dir: Option<&Path>,
     limits: Limits,
+    watch: &mut (dyn FnMut(&Path, &TxnEntry<'_>) + Send),
     mut on_replay: impl FnMut(&zkformat::tree::Replay),
 ) -> Report {
     let shown = match log_dir {
@@ -724,7 +831,7 @@ fn verify_replayed(
         r.summary = "empty".to_string();
         return r;
     }
-    let replay = match zkformat::tree::replay_datadir(&dd, None, limits) {
+    let replay = match zkformat::tree::replay_datadir_watching(&dd, None, limits, false, watch) {
         Ok(rp) => {
             on_replay(&rp);
             rp
@@ -1090,50 +1197,63 @@ pub fn run(
     // Each data dir's replay checks the snapshot it loads (that file is read once) and runs
     // beside the other files' checks, which share the other cores; the largest files start
     // first so no core waits on one big file at the end.
-    let loads: Vec<Option<PathBuf>> = plan.dirs.iter().map(|d| snapshot_replay_loads(d)).collect();
-    let claims: Vec<Option<PathBuf>> = loads
+    let reads: Vec<Claims> = plan
+        .dirs
         .iter()
-        .map(|load| {
-            load.clone().filter(|s| {
-                plan.files.iter().filter(|f| *f == s).count() == 1
-                    && loads.iter().filter(|o| o.as_ref() == Some(s)).count() == 1
+        .map(|d| Claims::of(d, plan.log_dir.as_deref()))
+        .collect();
+    // A file is claimed when it is named once and only one data dir reads it.
+    let claims: Vec<Claims> = reads
+        .iter()
+        .map(|c| {
+            c.clone().retain(|f| {
+                plan.files.iter().filter(|p| p.as_path() == f).count() == 1
+                    && reads.iter().filter(|o| o.contains(f)).count() == 1
             })
         })
         .collect();
     let others: Vec<PathBuf> = plan
         .files
         .iter()
-        .filter(|f| !claims.iter().flatten().any(|c| c == *f))
+        .filter(|f| !claims.iter().any(|c| c.contains(f)))
         .cloned()
         .collect();
-    let (other_reports, dir_results) = rayon::join(
-        || verify_files_largest_first(&others, limits),
-        || -> Vec<(Report, Option<Report>)> {
-            plan.dirs
-                .par_iter()
-                .zip(&claims)
-                .map(|(d, c)| {
-                    verify_datadir_claiming(d, plan.log_dir.as_deref(), c.as_deref(), limits)
-                })
-                .collect()
-        },
-    );
-    // The files' reports in the plan's order; a claimed snapshot that its replay did not load
-    // (ZooKeeper would skip it) is checked here.
+    // The replays run on this thread, one data dir after another (each loads on two threads
+    // and reads its logs ahead on a third), while the pool checks the other files. On the main
+    // thread the loader's many small allocations come from glibc's main heap, which grows by
+    // 128 KiB steps; a pool thread's heap grows page by page, one mprotect call each (70,000
+    // for a 1 M-node snapshot).
+    let (other_reports, dir_results) = std::thread::scope(|s| {
+        let files = s.spawn(|| verify_files_largest_first(&others, limits));
+        let dirs: Vec<(Report, Vec<(PathBuf, Report)>)> = plan
+            .dirs
+            .iter()
+            .zip(&claims)
+            .map(|(d, c)| verify_datadir_claiming(d, plan.log_dir.as_deref(), c, limits))
+            .collect();
+        let files = files
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (files, dirs)
+    });
+    // The files' reports in the plan's order; a claimed file that its replay did not read whole
+    // (ZooKeeper would skip it, or the replay stopped before its end) is checked here.
     let mut other_reports = other_reports.into_iter();
     let mut dir_reports = Vec::with_capacity(dir_results.len());
-    let mut claimed: Vec<(PathBuf, Option<Report>)> = Vec::new();
-    for ((r, c), claim) in dir_results.into_iter().zip(&claims) {
+    let mut claimed: Vec<(PathBuf, Report)> = Vec::new();
+    for (r, c) in dir_results {
         dir_reports.push(r);
-        if let Some(path) = claim {
-            claimed.push((path.clone(), c));
-        }
+        claimed.extend(c);
     }
     let mut reports: Vec<Report> = Vec::with_capacity(plan.files.len());
     for f in &plan.files {
-        match claimed.iter_mut().find(|(p, _)| p == f) {
-            Some((_, r)) => reports.push(r.take().unwrap_or_else(|| verify_file(f, limits))),
-            None => reports.extend(other_reports.next()),
+        if claims.iter().any(|c| c.contains(f)) {
+            match claimed.iter().position(|(p, _)| p == f) {
+                Some(i) => reports.push(claimed.swap_remove(i).1),
+                None => reports.push(verify_file(f, limits)),
+            }
+        } else {
+            reports.extend(other_reports.next());
         }
     }
     // An archive of a split data dir (dataDir and dataLogDir side by side) says so.
@@ -1246,4 +1366,108 @@ pub fn render(reports: &[Report], json: bool, out: &mut dyn Write) -> io::Result
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn testdata(case: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata")
+            .join(case)
+    }
+
+    fn json(r: &Report) -> String {
+        let mut out = Vec::new();
+        render(std::slice::from_ref(r), true, &mut out).expect("render");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    /// A copy of a data dir's version-2, with the files `keep` allows.
+    fn copy(case: &str, to: &Path, keep: impl Fn(&str) -> bool) -> PathBuf {
+        let v2 = to.join("version-2");
+        std::fs::create_dir_all(&v2).expect("mkdir");
+        for f in std::fs::read_dir(testdata(case).join("version-2")).expect("read_dir") {
+            let f = f.expect("entry").path();
+            let name = f.file_name().expect("name").to_string_lossy().into_owned();
+            if keep(&name) {
+                std::fs::copy(&f, v2.join(&name)).expect("copy");
+            }
+        }
+        to.to_path_buf()
+    }
+
+    /// The logs a replay reads are claimed, and the replay's reports on them are exactly the
+    /// reports of a separate read: logs read whole, logs read from before the snapshot's zxid,
+    /// and every log of a data dir without a snapshot.
+    #[test]
+    fn the_replay_reports_on_the_logs_it_reads_as_a_separate_read_does() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let no_snapshot = copy("zk-3.4/multi", &tmp.path().join("logs-only"), |n| {
+            n.starts_with("log.")
+        });
+        let mut dirs: Vec<PathBuf> = [
+            "zk-3.9/basic",
+            "zk-3.9/fuzzy",
+            "zk-3.8/compressed-gz",
+            "zk-3.4/multi",
+            "zk-3.9/reconfig",
+        ]
+        .iter()
+        .map(|c| testdata(c))
+        .collect();
+        dirs.push(no_snapshot);
+        for dir in dirs {
+            let claims = Claims::of(&dir, None);
+            assert!(!claims.logs.is_empty(), "{}", dir.display());
+            let (dir_report, reports) =
+                verify_datadir_claiming(&dir, None, &claims, Limits::default());
+            assert_ne!(dir_report.status(), "unreadable", "{}", json(&dir_report));
+            for log in &claims.logs {
+                let from_replay = reports
+                    .iter()
+                    .find(|(p, _)| p == log)
+                    .unwrap_or_else(|| panic!("no report from the replay on {}", log.display()));
+                assert_eq!(
+                    json(&from_replay.1),
+                    json(&verify_file(log, Limits::default()))
+                );
+            }
+        }
+    }
+
+    /// A log the replay cannot read to its end (a bad checksum stops it) gets no report from the
+    /// replay: `run` checks that file on its own.
+    #[test]
+    fn a_log_the_replay_stops_in_is_left_to_a_separate_read() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = copy("zk-3.9/basic", tmp.path(), |_| true);
+        let claims = Claims::of(&dir, None);
+        let last = claims
+            .logs
+            .last()
+            .expect("a log after the snapshot")
+            .clone();
+        let mut bytes = std::fs::read(&last).expect("read");
+        // Inside the first entry's payload (16-byte file header, then checksum and length).
+        bytes[16 + 12 + 20] ^= 0xff;
+        std::fs::write(&last, bytes).expect("write");
+        let (dir_report, reports) = verify_datadir_claiming(&dir, None, &claims, Limits::default());
+        assert_eq!(dir_report.status(), "problems", "{}", json(&dir_report));
+        assert!(reports.iter().all(|(p, _)| *p != last), "{reports:?}");
+        let mut out = Vec::new();
+        let code = run(
+            &[dir.display().to_string()],
+            None,
+            Limits::default(),
+            true,
+            &mut out,
+        )
+        .expect("run");
+        assert_eq!(code, EXIT_PROBLEMS);
+        let alone = json(&verify_file(&last, Limits::default()));
+        assert!(alone.contains("checksum error"), "{alone}");
+        assert!(String::from_utf8_lossy(&out).contains(alone.trim_end()));
+    }
 }
