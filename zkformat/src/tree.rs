@@ -24,6 +24,8 @@ use crate::snapshot::{
 use crate::source::FileBytes;
 use crate::txn::{op, CreateTxn, Txn, TxnRecord};
 use crate::txnlog::{LogEnd, LogReader, TxnEntry};
+
+mod logs;
 use crate::zxid::{Continuity, Step, Zxid, ZxidGap};
 
 /// An ACL owned by the tree.
@@ -862,6 +864,10 @@ pub struct Replay {
     pub rejected_snapshots: Vec<FileError>,
     /// Logs read, with how each ended.
     pub logs: Vec<(PathBuf, Option<LogEnd>)>,
+    /// Whether the watcher of [`replay_datadir_watching`] was shown the entries of these logs:
+    /// not when the newest snapshot failed to load (the logs after the older one were read
+    /// again without it).
+    pub watched: bool,
     /// With `salvage`: the log error that stopped the replay early.
     pub stopped_by: Option<FileError>,
     /// A fuzzy snapshot's digest (taken at a zxid after its name's) against the replayed tree's
@@ -933,11 +939,11 @@ pub fn replay_datadir_with(
 }
 
 /// Like [`replay_datadir_with`]; `watch` is shown every entry of every log the replay reads, in
-/// file order: those at or before the snapshot's zxid too, and a few past `to_zxid` or past a
-/// damaged entry, which were read ahead. A caller checking each file of the data dir learns from
-/// it what a separate read of those logs would (a log is whole when [`Replay::logs`] gives its
-/// end). It runs on the thread that reads and checksums the logs ahead of the one applying
-/// their txns, so its work does not lengthen the replay on two cores.
+/// file order: those at or before the snapshot's zxid too, and one past `to_zxid`. A caller
+/// checking each file of the data dir learns from it what a separate read of those logs would
+/// (when [`Replay::watched`] is set, a log that [`Replay::logs`] gives an end for was shown
+/// whole). It runs on the thread that reads and checksums the logs, which starts with the
+/// snapshot's load, so its work does not lengthen the replay on two cores.
 ///
 /// # Errors
 /// See [`replay_datadir`].
@@ -948,8 +954,145 @@ pub fn replay_datadir_watching(
     salvage: bool,
     watch: &mut (dyn FnMut(&Path, &TxnEntry<'_>) + Send),
 ) -> std::result::Result<Replay, FileError> {
+    // The logs after the snapshot ZooKeeper would pick are read while it loads. Logs are
+    // streamed, not mapped: each byte is read once, and memory stays that of the tree whatever
+    // the size of the logs (same parser, same errors and offsets).
+    let expected = dir
+        .snapshot_candidates()
+        .into_iter()
+        .find(|c| !to_zxid.is_some_and(|z| c.zxid() > z))
+        .map_or(Zxid(0), |c| c.zxid());
+    let expected_logs: Vec<PathBuf> = dir
+        .logs_after(expected)
+        .into_iter()
+        .map(|l| l.path.clone())
+        .collect();
+    let mut unwatched = |_: &Path, _: &TxnEntry<'_>| {};
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(logs::DEPTH);
+        let expected_logs = &expected_logs;
+        s.spawn(move || logs::read_logs(expected_logs, expected, to_zxid, limits, watch, &tx));
+        let (snapshot, rejected, mut tree) = load_newest_usable(dir, to_zxid, limits)?;
+        let snapshot_zxid = snapshot.as_ref().map_or(Zxid(0), |l| l.zxid);
+        // A newer snapshot that failed to load: the logs after the older one are read now.
+        let watched = snapshot_zxid == expected;
+        let (rx, logs_read) = if watched {
+            (rx, expected_logs.clone())
+        } else {
+            drop(rx);
+            let (tx, rx) = std::sync::mpsc::sync_channel(logs::DEPTH);
+            let logs_read: Vec<PathBuf> = dir
+                .logs_after(snapshot_zxid)
+                .into_iter()
+                .map(|l| l.path.clone())
+                .collect();
+            let again = logs_read.clone();
+            let unwatched = &mut unwatched;
+            s.spawn(move || {
+                logs::read_logs(&again, snapshot_zxid, to_zxid, limits, unwatched, &tx);
+            });
+            (rx, logs_read)
+        };
+        let summary = snapshot.as_ref().map(|l| l.summary);
+        // TxnDigests can be checked once the tree is exactly the tree at some zxid: when the
+        // snapshot's own digest matched (a non-fuzzy snapshot).
+        tree.check_digests = summary.is_some_and(|s| {
+            s.digest_check(Some(snapshot_zxid)) == crate::snapshot::DigestCheck::Match
+        });
+        // A fuzzy snapshot's digest is checked on the way, when the tree reaches its zxid.
+        let fuzzy_at = summary
+            .and_then(|s| s.digest)
+            .filter(|d| d.zxid > snapshot_zxid);
+        let mut fuzzy_digest = None;
+        let mut logs = Vec::new();
+        let mut stopped_by = None;
+        let mut continuity = Continuity::after(snapshot_zxid);
+        let mut first_gap = None;
+        for path in logs_read {
+            let fe = |error| FileError {
+                path: path.clone(),
+                error,
+            };
+            // The reader's batches for this log, then how it ended.
+            let outcome = loop {
+                let Ok(read) = rx.recv() else {
+                    // The reader sends an end for every log it starts; it cannot be gone.
+                    break Ok(None);
+                };
+                let (bytes, frames) = match read {
+                    logs::LogRead::Entries(bytes, frames) => (bytes, frames),
+                    logs::LogRead::End(end) => break Ok(Some(end)),
+                    logs::LogRead::Reached => break Ok(None),
+                    logs::LogRead::Failed(e) => break Err(e),
+                    logs::LogRead::OpenFailed(e) => return Err(fe(e)),
+                };
+                let applied = (|| -> Result<()> {
+                    for entry in logs::LogRead::entries(&bytes, &frames, limits) {
+                        let entry = entry?;
+                        if let Step::Gap(g) = continuity.next(entry.zxid()) {
+                            first_gap.get_or_insert_with(|| (g, path.clone()));
+                        }
+                        tree.apply(&entry.record()?);
+                        if let Some(d) = fuzzy_at.filter(|d| d.zxid == entry.zxid()) {
+                            fuzzy_digest = Some((d.zxid, d.digest, tree.digest().value()));
+                        }
+                    }
+                    Ok(())
+                })();
+                if let Err(e) = applied {
+                    break Err(e);
+                }
+            };
+            match outcome {
+                Ok(Some(end)) => logs.push((path.clone(), Some(end))),
+                Ok(None) => {
+                    logs.push((path.clone(), None));
+                    break;
+                }
+                Err(e) if salvage => {
+                    logs.push((path.clone(), None));
+                    stopped_by = Some(fe(e));
+                    break;
+                }
+                Err(e) => return Err(fe(e)),
+            }
+        }
+        Ok(Replay {
+            tree,
+            snapshot: snapshot.as_ref().map(|l| l.path.clone()),
+            snapshot_zxid,
+            snapshot_summary: summary,
+            snapshot_file: snapshot.as_ref().map(|l| (l.header, l.compression)),
+            rejected_snapshots: rejected,
+            logs,
+            watched,
+            stopped_by,
+            fuzzy_digest,
+            first_gap,
+        })
+    })
+}
+
+/// What a replay learned from the snapshot it loaded.
+struct LoadedFile {
+    path: PathBuf,
+    zxid: Zxid,
+    summary: SnapshotSummary,
+    header: Option<FileHeader>,
+    compression: Compression,
+}
+
+/// Loads the snapshot ZooKeeper would pick (the newest valid one, not after `to_zxid`): the
+/// snapshot (`None`: the empty tree), the newer ones that failed to load, and the tree.
+///
+/// # Errors
+/// A snapshot that cannot be opened; no usable snapshot while logs exist (or with `to_zxid`).
+fn load_newest_usable(
+    dir: &DataDir,
+    to_zxid: Option<Zxid>,
+    limits: Limits,
+) -> std::result::Result<(Option<LoadedFile>, Vec<FileError>, DataTree), FileError> {
     let mut rejected = Vec::new();
-    let mut loaded = None;
     for cand in dir.snapshot_candidates() {
         if to_zxid.is_some_and(|z| cand.zxid() > z) {
             continue;
@@ -966,8 +1109,14 @@ pub fn replay_datadir_watching(
         });
         match result {
             Ok(l) => {
-                loaded = Some((cand.clone(), l));
-                break;
+                let file = LoadedFile {
+                    path: cand.path.clone(),
+                    zxid: cand.name.zxid,
+                    summary: l.summary,
+                    header: l.header,
+                    compression: l.compression,
+                };
+                return Ok((Some(file), rejected, l.tree));
             }
             Err(error) => rejected.push(FileError {
                 path: cand.path.clone(),
@@ -975,100 +1124,12 @@ pub fn replay_datadir_watching(
             }),
         }
     }
-    let (snapshot, snapshot_zxid, snapshot_summary, snapshot_file, mut tree) = match loaded {
-        Some((f, l)) => (
-            Some(f.path),
-            f.name.zxid,
-            Some(l.summary),
-            Some((l.header, l.compression)),
-            l.tree,
-        ),
-        None => {
-            if let Some(e) = rejected.first() {
-                if !dir.logs.is_empty() || to_zxid.is_some() {
-                    return Err(e.clone());
-                }
-            }
-            (None, Zxid(0), None, None, DataTree::empty())
-        }
-    };
-    // TxnDigests can be checked once the tree is exactly the tree at some zxid: when the
-    // snapshot's own digest matched (a non-fuzzy snapshot).
-    tree.check_digests = snapshot_summary.is_some_and(|s| {
-        s.digest_check(Some(snapshot_zxid)) == crate::snapshot::DigestCheck::Match
-    });
-    // A fuzzy snapshot's digest is checked on the way, when the tree reaches its zxid.
-    let fuzzy_at = snapshot_summary
-        .and_then(|s| s.digest)
-        .filter(|d| d.zxid > snapshot_zxid);
-    let mut fuzzy_digest = None;
-    let mut logs = Vec::new();
-    let mut stopped_by = None;
-    let mut continuity = Continuity::after(snapshot_zxid);
-    let mut first_gap = None;
-    'files: for log in dir.logs_after(snapshot_zxid) {
-        // Logs are streamed, not mapped: a replay reads each byte once, and memory stays that
-        // of the tree whatever the size of the logs (same parser, same errors and offsets).
-        // A helper thread reads, frames and checksums them ahead (and shows each entry to
-        // `watch`); this one decodes and applies.
-        let file = std::fs::File::open(&log.path).map_err(|e| FileError {
-            path: log.path.clone(),
-            error: Error::io(&e, 0),
-        })?;
-        let fe = |error| FileError {
-            path: log.path.clone(),
-            error,
-        };
-        let path = log.path.as_path();
-        let outcome = LogReader::new(file, limits).and_then(|reader| {
-            reader.read_ahead_with(
-                |e| watch(path, e),
-                |entries| -> Result<Option<LogEnd>> {
-                    while let Some(entry) = entries.next_entry()? {
-                        if entry.zxid() <= snapshot_zxid {
-                            continue;
-                        }
-                        if to_zxid.is_some_and(|z| entry.zxid() > z) {
-                            return Ok(None);
-                        }
-                        if let Step::Gap(g) = continuity.next(entry.zxid()) {
-                            first_gap.get_or_insert_with(|| (g, log.path.clone()));
-                        }
-                        tree.apply(&entry.record()?);
-                        if let Some(d) = fuzzy_at.filter(|d| d.zxid == entry.zxid()) {
-                            fuzzy_digest = Some((d.zxid, d.digest, tree.digest().value()));
-                        }
-                    }
-                    Ok(entries.end())
-                },
-            )
-        });
-        match outcome {
-            Ok(Some(end)) => logs.push((log.path.clone(), Some(end))),
-            Ok(None) => {
-                logs.push((log.path.clone(), None));
-                break 'files;
-            }
-            Err(e) if salvage => {
-                logs.push((log.path.clone(), None));
-                stopped_by = Some(fe(e));
-                break 'files;
-            }
-            Err(e) => return Err(fe(e)),
+    if let Some(e) = rejected.first() {
+        if !dir.logs.is_empty() || to_zxid.is_some() {
+            return Err(e.clone());
         }
     }
-    Ok(Replay {
-        tree,
-        snapshot,
-        snapshot_zxid,
-        snapshot_summary,
-        snapshot_file,
-        rejected_snapshots: rejected,
-        logs,
-        stopped_by,
-        fuzzy_digest,
-        first_gap,
-    })
+    Ok((None, rejected, DataTree::empty()))
 }
 
 #[cfg(test)]
@@ -1268,6 +1329,48 @@ mod tests {
             );
             assert_eq!(seen, expected, "{case}");
         }
+    }
+
+    /// When the newest snapshot fails to load, the replay starts from the older one and reads
+    /// the logs after it again, without the watcher (it says so), and gets the tree a data dir
+    /// without the damaged snapshot gives.
+    #[test]
+    fn a_replay_from_an_older_snapshot_reads_its_logs_unwatched() {
+        let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
+        let tmp = tempfile::tempdir().unwrap();
+        let (damaged, without) = (tmp.path().join("damaged"), tmp.path().join("without"));
+        for d in [&damaged, &without] {
+            std::fs::create_dir_all(d.join("version-2")).unwrap();
+        }
+        for f in std::fs::read_dir(testdata.join("zk-3.9/basic/version-2")).unwrap() {
+            let f = f.unwrap().path();
+            let name = f.file_name().unwrap().to_owned();
+            std::fs::copy(&f, damaged.join("version-2").join(&name)).unwrap();
+            if name != "snapshot.3b" {
+                std::fs::copy(&f, without.join("version-2").join(&name)).unwrap();
+            }
+        }
+        let newest = damaged.join("version-2/snapshot.3b");
+        let mut bytes = std::fs::read(&newest).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&newest, bytes).unwrap();
+        let mut shown = 0;
+        let dd = DataDir::scan(&damaged).unwrap();
+        let r = replay_datadir_watching(&dd, None, Limits::default(), false, &mut |_, _| {
+            shown += 1;
+        })
+        .unwrap();
+        assert!(!r.watched);
+        assert_eq!(r.rejected_snapshots.len(), 1);
+        assert_eq!(r.snapshot_zxid, Zxid(0x38));
+        let plain = replay_datadir(&DataDir::scan(&without).unwrap(), None, Limits::default());
+        let plain = plain.unwrap();
+        assert!(plain.watched);
+        assert_eq!(tree_facts(&r.tree), tree_facts(&plain.tree));
+        assert_eq!(r.logs.len(), plain.logs.len());
+        // The reader started on the logs after snapshot.3b may have shown some before it stopped.
+        assert!(shown <= 0x3c, "{shown}");
     }
 
     #[test]

@@ -106,7 +106,7 @@ pub struct TxnEntry<'a> {
 }
 
 impl<'a> TxnEntry<'a> {
-    fn from_frame(
+    pub(crate) fn from_frame(
         raw: &'a [u8],
         offset: u64,
         index: u64,

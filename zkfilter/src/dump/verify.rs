@@ -757,7 +757,8 @@ fn verify_datadir_claiming(
     };
     let mut replayed = None;
     let r = verify_replayed(path, log_dir, limits, &mut watch, |replay| {
-        replayed = Some(replay.logs.clone());
+        // The logs were shown to `watch` unless the newest snapshot failed to load.
+        replayed = Some(replay.logs.clone()).filter(|_| replay.watched);
         let (Some(claim), Some(loaded), Some(summary), Some((header, compression))) = (
             claimed.snapshot.as_deref(),
             replay.snapshot.as_deref(),
@@ -1384,6 +1385,20 @@ mod tests {
         String::from_utf8(out).expect("utf-8")
     }
 
+    /// `verify --json DIR`: the exit code and the output.
+    fn run_json(dir: &Path) -> (u8, String) {
+        let mut out = Vec::new();
+        let code = run(
+            &[dir.display().to_string()],
+            None,
+            Limits::default(),
+            true,
+            &mut out,
+        )
+        .expect("run");
+        (code, String::from_utf8(out).expect("utf-8"))
+    }
+
     /// A copy of a data dir's version-2, with the files `keep` allows.
     fn copy(case: &str, to: &Path, keep: impl Fn(&str) -> bool) -> PathBuf {
         let v2 = to.join("version-2");
@@ -1456,18 +1471,36 @@ mod tests {
         let (dir_report, reports) = verify_datadir_claiming(&dir, None, &claims, Limits::default());
         assert_eq!(dir_report.status(), "problems", "{}", json(&dir_report));
         assert!(reports.iter().all(|(p, _)| *p != last), "{reports:?}");
-        let mut out = Vec::new();
-        let code = run(
-            &[dir.display().to_string()],
-            None,
-            Limits::default(),
-            true,
-            &mut out,
-        )
-        .expect("run");
+        let (code, out) = run_json(&dir);
         assert_eq!(code, EXIT_PROBLEMS);
         let alone = json(&verify_file(&last, Limits::default()));
         assert!(alone.contains("checksum error"), "{alone}");
-        assert!(String::from_utf8_lossy(&out).contains(alone.trim_end()));
+        assert!(out.contains(alone.trim_end()));
+    }
+
+    /// When the newest snapshot does not load, the replay reads the logs after an older one
+    /// without showing them: no log report comes from it, and `run` reads each log on its own.
+    #[test]
+    fn logs_replayed_after_an_older_snapshot_are_read_on_their_own() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = copy("zk-3.9/basic", tmp.path(), |_| true);
+        let claims = Claims::of(&dir, None);
+        let newest = claims.snapshot.clone().expect("a snapshot");
+        let mut bytes = std::fs::read(&newest).expect("read");
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&newest, bytes).expect("write");
+        let (dir_report, reports) = verify_datadir_claiming(&dir, None, &claims, Limits::default());
+        assert!(
+            json(&dir_report).contains("ZooKeeper would skip"),
+            "{}",
+            json(&dir_report)
+        );
+        assert!(reports.is_empty(), "{reports:?}");
+        let (_, out) = run_json(&dir);
+        for log in &claims.logs {
+            let alone = json(&verify_file(log, Limits::default()));
+            assert!(out.contains(alone.trim_end()), "{alone} not in {out}");
+        }
     }
 }
