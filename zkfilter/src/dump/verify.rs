@@ -1225,7 +1225,21 @@ pub fn run(
     // 128 KiB steps; a pool thread's heap grows page by page, one mprotect call each (70,000
     // for a 1 M-node snapshot).
     let (other_reports, dir_results) = std::thread::scope(|s| {
-        let files = s.spawn(|| verify_files_largest_first(&others, limits));
+        let files = s.spawn(|| {
+            if plan.dirs.is_empty() {
+                return verify_files_largest_first(&others, limits);
+            }
+            // A replay keeps two cores busy; the files get the others (at least one), and no
+            // more of their mapped snapshots are resident at once.
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            match rayon::ThreadPoolBuilder::new()
+                .num_threads(cores.saturating_sub(2).max(1))
+                .build()
+            {
+                Ok(pool) => pool.install(|| verify_files_largest_first(&others, limits)),
+                Err(_) => verify_files_largest_first(&others, limits),
+            }
+        });
         let dirs: Vec<(Report, Vec<(PathBuf, Report)>)> = plan
             .dirs
             .iter()
