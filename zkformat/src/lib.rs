@@ -48,7 +48,9 @@
 //! * [`digest`]: the 3.6+ CRC32 tree digest.
 //! * [`datadir`]: which files ZooKeeper would use to restore a data dir.
 //! * [`tree`]: the data tree in memory: load a snapshot, replay txns by ZooKeeper's rules, write
-//!   a snapshot; [`tree::replay_datadir`] restores a data dir as a server would.
+//!   a snapshot; [`tree::replay_datadir`] restores a data dir as a server would, and
+//!   [`tree::replay_datadir_watching`] shows each log entry it reads to a callback, so a tool
+//!   checking every file of the data dir need not read the logs twice.
 //! * [`filter`]: the restore filter (sessions, ephemerals, prefixes) for logs, snapshots, trees.
 //! * [`sessions`]: the sessions and ephemerals a restore would bring back, grouped by recipe.
 //! * [`version`]: which ZooKeeper version wrote some files, from the marks each release left.
