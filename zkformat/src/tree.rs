@@ -24,9 +24,9 @@ use crate::snapshot::{
 use crate::source::FileBytes;
 use crate::txn::{op, CreateTxn, Txn, TxnRecord};
 use crate::txnlog::{LogEnd, LogReader, TxnEntry};
+use crate::zxid::{Continuity, Step, Zxid, ZxidGap};
 
 mod logs;
-use crate::zxid::{Continuity, Step, Zxid, ZxidGap};
 
 /// An ACL owned by the tree.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
