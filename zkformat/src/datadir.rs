@@ -103,6 +103,18 @@ impl DataDir {
             .collect()
     }
 
+    /// What a replay up to `to_zxid` (`None`: to the end) reads when the snapshot ZooKeeper
+    /// picks loads: that snapshot (the newest candidate not after `to_zxid`; `None` when there
+    /// is none, and the replay starts from the empty tree) and the logs after it.
+    pub fn replay_files(&self, to_zxid: Option<Zxid>) -> (Option<&DataFile>, Vec<&DataFile>) {
+        let snapshot = self
+            .snapshot_candidates()
+            .into_iter()
+            .find(|c| !to_zxid.is_some_and(|z| c.zxid() > z));
+        let logs = self.logs_after(snapshot.map_or(Zxid(0), DataFile::zxid));
+        (snapshot, logs)
+    }
+
     /// The logs ZooKeeper reads to replay from `snapshot_zxid`: the newest log whose name zxid
     /// is at or below it, and every later log.
     pub fn logs_after(&self, snapshot_zxid: Zxid) -> Vec<&DataFile> {

@@ -957,16 +957,9 @@ pub fn replay_datadir_watching(
     // The logs after the snapshot ZooKeeper would pick are read while it loads. Logs are
     // streamed, not mapped: each byte is read once, and memory stays that of the tree whatever
     // the size of the logs (same parser, same errors and offsets).
-    let expected = dir
-        .snapshot_candidates()
-        .into_iter()
-        .find(|c| !to_zxid.is_some_and(|z| c.zxid() > z))
-        .map_or(Zxid(0), |c| c.zxid());
-    let expected_logs: Vec<PathBuf> = dir
-        .logs_after(expected)
-        .into_iter()
-        .map(|l| l.path.clone())
-        .collect();
+    let (expected, expected_logs) = dir.replay_files(to_zxid);
+    let expected = expected.map_or(Zxid(0), |s| s.zxid());
+    let expected_logs: Vec<PathBuf> = expected_logs.into_iter().map(|l| l.path.clone()).collect();
     let mut unwatched = |_: &Path, _: &TxnEntry<'_>| {};
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel(logs::DEPTH);

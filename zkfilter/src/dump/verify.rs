@@ -700,18 +700,10 @@ impl Claims {
                 return Claims::default();
             }
         }
-        let snapshot = dd
-            .snapshot_candidates()
-            .first()
-            .map(|f| (f.path.clone(), f.zxid()));
-        let after = snapshot.as_ref().map_or(Zxid(0), |(_, z)| *z);
+        let (snapshot, logs) = dd.replay_files(None);
         Claims {
-            logs: dd
-                .logs_after(after)
-                .into_iter()
-                .map(|l| l.path.clone())
-                .collect(),
-            snapshot: snapshot.map(|(p, _)| p),
+            snapshot: snapshot.map(|s| s.path.clone()),
+            logs: logs.into_iter().map(|l| l.path.clone()).collect(),
         }
     }
 

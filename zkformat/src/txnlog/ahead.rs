@@ -209,7 +209,7 @@ fn send<P>(
 /// of an entry cut by the buffer's end is copied, into the next buffer). Sends in file order.
 fn produce_stream<R: Read, P>(
     mut reader: LogReader<R>,
-    mut prepare: impl FnMut(&TxnEntry<'_>) -> P,
+    prepare: impl Fn(&TxnEntry<'_>) -> P,
     out: SyncSender<Batch<P>>,
     recycled: Receiver<Batch<P>>,
 ) {
@@ -285,7 +285,7 @@ fn produce_stream<R: Read, P>(
 /// The helper thread of a log in memory: frames and checks entries, sends their positions.
 fn produce_frames<P>(
     mut entries: Entries<'_>,
-    mut prepare: impl FnMut(&TxnEntry<'_>) -> P,
+    prepare: impl Fn(&TxnEntry<'_>) -> P,
     out: SyncSender<Batch<P>>,
     recycled: Receiver<Batch<P>>,
 ) {
@@ -352,7 +352,7 @@ impl<R: Read + Send> LogReader<R> {
     /// [`ReadAhead::next_prepared`] hands its result over with the entry.
     pub fn read_ahead_with<P: Send, T>(
         self,
-        prepare: impl FnMut(&TxnEntry<'_>) -> P + Send,
+        prepare: impl Fn(&TxnEntry<'_>) -> P + Send,
         body: impl FnOnce(&mut ReadAhead<'_, P>) -> T,
     ) -> T {
         let (header, limits) = (self.header, self.limits);
@@ -378,7 +378,7 @@ impl<'a> TxnLog<'a> {
     pub fn read_ahead_with<P: Send, T>(
         &self,
         lenient: bool,
-        prepare: impl FnMut(&TxnEntry<'_>) -> P + Send,
+        prepare: impl Fn(&TxnEntry<'_>) -> P + Send,
         body: impl FnOnce(&mut ReadAhead<'a, P>) -> T,
     ) -> T {
         let entries = if lenient {
